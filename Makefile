@@ -1,0 +1,55 @@
+# Developer tasks. `make demo` runs the embedded default; `make test` is what CI runs (.ci/run).
+
+PYTHON ?= python3
+VENV ?= .venv
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cardfile
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+PYTEST_ARGS ?=
+
+# The install stamp carries a checksum of pyproject.toml, so changing it reinstalls.
+PYPROJECT_SUM != cksum pyproject.toml | cut -d ' ' -f 1
+STAMP = $(VENV)/.installed-$(PYPROJECT_SUM)
+
+# Runs a command in the embedded default with its state in a throwaway directory.
+EMBEDDED = tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && unset DATABASE_URL REDIS_URL \
+	&& CARDFILE_VAR_DIR="$$tmp"
+
+.PHONY: venv demo test lint format clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+		echo "Cardfile needs Python 3.11 or newer; '$(PYTHON)' is:" \
+			"$$($(PYTHON) --version 2>&1 || echo missing). Try: make PYTHON=python3.12" >&2; \
+		exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+demo: venv
+	$(VENV)/bin/cardfile demo
+
+test: venv
+	bash scripts/ensure-services.sh
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(EMBEDDED) $(VENV)/bin/python manage.py makemigrations --check --dry-run
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CARDFILE_TLS=0 \
+		$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(EMBEDDED) $(VENV)/bin/pytest -m embedded $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# Leaves .venv and var/ (the demo database and its secret key) alone.
+clean:
+	rm -rf build dist *.egg-info .pytest_cache .ruff_cache
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

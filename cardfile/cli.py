@@ -1,0 +1,159 @@
+"""The `cardfile` command: the embedded demo, the web server, and any Django command."""
+
+from __future__ import annotations
+
+import argparse
+import gettext
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+SETTINGS_MODULE = "cardfile.core.settings"
+WSGI_APPLICATION = "cardfile.core.wsgi:application"
+# With none of these set the settings give the embedded default (SQLite in ./var, no Redis).
+SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL")
+
+
+def _translation() -> gettext.NullTranslations:
+    # The CLI parses its arguments before Django is set up, so it reads the project's catalog
+    # with the standard library; `makemessages` still collects these strings.
+    language = os.environ.get("CARDFILE_LANGUAGE")
+    return gettext.translation(
+        "django",
+        localedir=Path(__file__).resolve().parent / "locale",
+        languages=[language] if language else None,
+        fallback=True,
+    )
+
+
+_ = _translation().gettext
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `cardfile` command line; returns the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE)
+    if args[:1] == ["manage"]:
+        # Everything after `manage` belongs to Django, including --help and --settings.
+        return _manage(args[1:])
+    options = _parser().parse_args(args)
+    return options.handler(options)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cardfile",
+        description=_(
+            "Cardfile: a low-code data platform for repair shops and service businesses."
+        ),
+    )
+    commands = parser.add_subparsers(title=_("commands"), metavar="COMMAND", required=True)
+
+    demo = commands.add_parser(
+        "demo",
+        help=_("set up the embedded default (SQLite in ./var) with an admin account, then serve"),
+        description=_(
+            "Migrate the embedded default database, create an admin account if there is none "
+            "(its password is shown once), then serve. DATABASE_URL and REDIS_URL are ignored."
+        ),
+    )
+    _add_serve_arguments(demo)
+    demo.set_defaults(handler=_demo)
+
+    serve = commands.add_parser(
+        "serve",
+        help=_("serve the web application with gunicorn"),
+        description=_("Collect static files, then serve the web application with gunicorn."),
+    )
+    _add_serve_arguments(serve)
+    serve.set_defaults(handler=_serve)
+
+    commands.add_parser(
+        "manage",
+        help=_("run a Django management command, e.g. `cardfile manage migrate`"),
+        add_help=False,
+    )
+    return parser
+
+
+def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host", default="127.0.0.1", help=_("address to bind (default: %(default)s)")
+    )
+    parser.add_argument(
+        "--port", type=int, default=8000, help=_("port to bind (default: %(default)s)")
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help=_("gunicorn worker processes (default: 1 with 4 threads on SQLite, else 2)"),
+    )
+
+
+def _manage(args: list[str]) -> int:
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["cardfile manage", *args])
+    return 0
+
+
+def _demo(options: argparse.Namespace) -> int:
+    for name in SERVICE_VARIABLES:
+        if os.environ.pop(name, None) is not None:
+            print(
+                _("Ignoring %(name)s: the demo always runs the embedded default.") % {"name": name},
+                file=sys.stderr,
+            )
+    import django
+    from django.conf import settings
+    from django.core.management import call_command
+
+    django.setup()
+    print(_("Preparing the database in %(path)s ...") % {"path": settings.VAR_DIR}, flush=True)
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("ensure_admin")
+    return _serve(options)
+
+
+def _serve(options: argparse.Namespace) -> int:
+    import django
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connections
+
+    django.setup()
+    call_command("collectstatic", interactive=False, verbosity=0)
+    connections.close_all()
+
+    # SQLite has one writer at a time: one process with threads; otherwise scale by process.
+    embedded = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    workers = options.workers or (1 if embedded else 2)
+    host = f"[{options.host}]" if ":" in options.host else options.host
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        WSGI_APPLICATION,
+        "--bind",
+        f"{host}:{options.port}",
+        "--workers",
+        str(workers),
+        "--access-logfile",
+        "-",
+    ]
+    if embedded:
+        command += ["--threads", "4"]
+    print(
+        _("Serving Cardfile at http://%(host)s:%(port)s/ (Ctrl+C stops it)")
+        % {"host": host, "port": options.port},
+        flush=True,
+    )
+    sys.stderr.flush()
+    # Replace this process, so signals from a terminal or a supervisor reach gunicorn directly.
+    os.execv(sys.executable, command)  # noqa: S606 - fixed argv, no shell
+    return 0  # pragma: no cover - execv does not return
+
+
+if __name__ == "__main__":
+    sys.exit(main())

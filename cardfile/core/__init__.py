@@ -1,0 +1,1 @@
+"""The Django project: settings, urls, CLI, users, branches, the audit log and the error tree."""

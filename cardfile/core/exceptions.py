@@ -1,0 +1,29 @@
+"""The root of every Cardfile error: a stable code and a message a person can act on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CardfileError(Exception):
+    """Base of every package's error tree.
+
+    ``code`` is stable (API clients and tests match on it); ``message`` is for people and is
+    already translated; ``details`` carries structured data such as per-field errors.
+    """
+
+    code = "error"
+
+    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message = str(message)
+        if code:
+            self.code = code
+        self.details = details
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NotFound(CardfileError):
+    code = "not_found"

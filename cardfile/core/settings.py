@@ -1,0 +1,186 @@
+"""Django settings for Cardfile, read once from the environment.
+
+With no variable set this is the embedded default: an SQLite file in ./var/, local-memory cache,
+files on local disk, debug off. Production sets DATABASE_URL (PostgreSQL), REDIS_URL,
+CARDFILE_SECRET_KEY and CARDFILE_ALLOWED_HOSTS.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.management.utils import get_random_secret_key
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def _secret_key(var_dir: Path) -> str:
+    """The secret key from the environment, or one generated once and kept in ./var/."""
+    if key := os.environ.get("CARDFILE_SECRET_KEY"):
+        return key
+    key_file = var_dir / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = get_random_secret_key() + get_random_secret_key()
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+VAR_DIR = Path(os.environ.get("CARDFILE_VAR_DIR", Path.cwd() / "var")).resolve()
+
+DEBUG = _env_bool("CARDFILE_DEBUG")
+SECRET_KEY = _secret_key(VAR_DIR)
+ALLOWED_HOSTS = _env_list("CARDFILE_ALLOWED_HOSTS", "127.0.0.1,localhost")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "cardfile.core",
+    "cardfile.metamodel",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "cardfile.metamodel.middleware.SchemaVersionMiddleware",
+]
+
+ROOT_URLCONF = "cardfile.core.urls"
+WSGI_APPLICATION = "cardfile.core.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+_default_db = f"sqlite:///{VAR_DIR / 'cardfile.sqlite3'}"
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", _default_db), conn_max_age=60, conn_health_checks=True
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # One writer at a time: wait for the lock instead of failing at once; IMMEDIATE makes a
+    # write transaction take the lock at BEGIN, so two editors cannot both read a stale version.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    if not os.environ.get("DATABASE_URL"):
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "cardfile",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = os.environ.get("CARDFILE_LANGUAGE", "en")
+LANGUAGES = [
+    ("en", "English"),
+    ("ru", "Русский"),
+    ("de", "Deutsch"),
+    ("ar", "العربية"),
+]
+TIME_ZONE = os.environ.get("CARDFILE_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+LOCALE_PATHS = [Path(__file__).resolve().parent.parent / "locale"]
+
+# The installation's defaults for money and phone numbers; presets and the wizard set them.
+CARDFILE_CURRENCY = os.environ.get("CARDFILE_CURRENCY", "EUR")
+CARDFILE_PHONE_REGION = os.environ.get("CARDFILE_PHONE_REGION", "DE")
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(os.environ.get("CARDFILE_MEDIA_ROOT", VAR_DIR / "media"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("CARDFILE_LOG_LEVEL", "WARNING")},
+}
+
+# TLS hardening: on by default in production (DATABASE_URL set), off in the embedded default,
+# which serves plain HTTP on loopback. `manage.py check --deploy` is clean with it on.
+CARDFILE_TLS = _env_bool("CARDFILE_TLS", bool(os.environ.get("DATABASE_URL")) and not DEBUG)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+CSRF_TRUSTED_ORIGINS = _env_list("CARDFILE_CSRF_TRUSTED_ORIGINS")
+if CARDFILE_TLS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = _env_bool("CARDFILE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("CARDFILE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("CARDFILE_HSTS_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = _env_bool("CARDFILE_HSTS_PRELOAD", True)
+    # Behind a TLS-terminating proxy, trust its X-Forwarded-Proto header.
+    if _env_bool("CARDFILE_SECURE_PROXY", True):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SILENCED_SYSTEM_CHECKS = _env_list("CARDFILE_SILENCED_CHECKS")

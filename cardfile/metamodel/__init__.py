@@ -1,0 +1,1 @@
+"""Metamodel: entities, fields and their real tables, generated models, records and history."""

@@ -1,0 +1,20 @@
+"""Field types: one small class each, in one registry (see `base.FieldType`)."""
+
+from . import autonumber, files, number, relations, simple, text  # noqa: F401  (registration)
+from .base import (
+    FieldOptionsError,
+    FieldType,
+    FieldValueError,
+    field_type_names,
+    get_field_type,
+    register,
+)
+
+__all__ = [
+    "FieldOptionsError",
+    "FieldType",
+    "FieldValueError",
+    "field_type_names",
+    "get_field_type",
+    "register",
+]

@@ -1,0 +1,207 @@
+"""Metadata tables: entities, fields, the schema version, archived columns, counters, history.
+
+The tables that hold user records are not here: they are generated from these rows
+(`schema/dynamic.py`) and named from ids (`cf_e12`, column `f57`), never from user text.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+SLUG_MAX_LENGTH = 63
+slug_validator = RegexValidator(
+    r"^[a-z][a-z0-9_]*\Z",
+    _("Use lowercase latin letters, digits and underscores, starting with a letter."),
+    code="invalid_slug",
+)
+
+
+class SchemaState(models.Model):
+    """One row. ``token`` changes with every committed schema change; processes key their
+    cache of generated models on it. A token, not the counter alone, because a counter value
+    seen inside a transaction that rolled back could be reused by another process."""
+
+    version = models.BigIntegerField(default=1)
+    token = models.CharField(max_length=32)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("schema state")
+
+    def __str__(self) -> str:
+        return f"schema v{self.version}"
+
+
+class Entity(models.Model):
+    """A user-defined kind of record (Client, Order...). Its table is ``cf_e<id>``."""
+
+    slug = models.CharField(_("slug"), max_length=SLUG_MAX_LENGTH, validators=[slug_validator])
+    label = models.CharField(_("label"), max_length=200)
+    label_plural = models.CharField(_("plural label"), max_length=200, blank=True, default="")
+    description = models.TextField(_("description"), blank=True, default="")
+    title_field = models.ForeignKey(
+        "Field",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("title field"),
+    )
+    position = models.IntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(_("in trash since"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("entity")
+        verbose_name_plural = _("entities")
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slug"], condition=Q(deleted_at__isnull=True), name="entity_live_slug_uniq"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.label or self.slug
+
+    @property
+    def table_name(self) -> str:
+        return f"cf_e{self.pk}"
+
+    @property
+    def model_name(self) -> str:
+        return f"E{self.pk}"
+
+
+class Field(models.Model):
+    """A field of an entity. Its column is ``f<id>`` (``f<id>_<rev>`` after a type change)."""
+
+    entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="fields")
+    slug = models.CharField(_("slug"), max_length=SLUG_MAX_LENGTH, validators=[slug_validator])
+    label = models.CharField(_("label"), max_length=200)
+    type = models.CharField(_("type"), max_length=32)
+    required = models.BooleanField(_("required"), default=False)
+    unique = models.BooleanField(_("unique"), default=False)
+    indexed = models.BooleanField(_("indexed"), default=False)
+    default = models.JSONField(_("default value"), null=True, blank=True)
+    options = models.JSONField(_("options"), default=dict, blank=True)
+    help_text = models.TextField(_("help text"), blank=True, default="")
+    position = models.IntegerField(default=0)
+    # Bumped when a type change moves the values to a new column; the old one is archived.
+    column_rev = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(_("in trash since"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("field")
+        verbose_name_plural = _("fields")
+        ordering = ["entity_id", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entity", "slug"],
+                condition=Q(deleted_at__isnull=True),
+                name="field_live_slug_uniq",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity.slug}.{self.slug}" if self.entity_id else self.slug
+
+    @property
+    def attname(self) -> str:
+        """The attribute on the generated model; stable across renames and type changes."""
+        return f"f{self.pk}"
+
+    @property
+    def column(self) -> str:
+        return f"f{self.pk}" if not self.column_rev else f"f{self.pk}_{self.column_rev}"
+
+
+class ArchivedColumn(models.Model):
+    """A column kept after a type change, so the values before the change stay recoverable."""
+
+    field = models.ForeignKey(Field, on_delete=models.CASCADE, related_name="archived_columns")
+    column_rev = models.PositiveIntegerField()
+    type = models.CharField(max_length=32)
+    options = models.JSONField(default=dict)
+    archived_at = models.DateTimeField(auto_now_add=True)
+    archived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    failed_count = models.PositiveIntegerField(
+        default=0, help_text=_("Values that did not convert and were left blank.")
+    )
+
+    class Meta:
+        verbose_name = _("archived column")
+        ordering = ["-archived_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["field", "column_rev"], name="archived_column_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.field} ({self.type}, {self.archived_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def column(self) -> str:
+        return f"f{self.field_id}" if not self.column_rev else f"f{self.field_id}_{self.column_rev}"
+
+
+class AutonumberCounter(models.Model):
+    """The last number given by an autonumber field, per period (``RO-2026-`` restarts yearly)."""
+
+    field = models.ForeignKey(Field, on_delete=models.CASCADE, related_name="+")
+    period = models.CharField(max_length=64, blank=True, default="")
+    last = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["field", "period"], name="autonumber_period_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.field_id}:{self.period}={self.last}"
+
+
+class RecordHistory(models.Model):
+    """One change of one record: who, when, and each changed field's value before and after.
+
+    ``changes`` is keyed by field id, so a rename never orphans history:
+    ``{"57": [before, after], ...}``; child-table lines appear under their field's id as
+    ``{"added": [...], "changed": [...], "removed": [...]}``.
+    """
+
+    class Action(models.TextChoices):
+        CREATE = "create", _("created")
+        UPDATE = "update", _("changed")
+        DELETE = "delete", _("moved to trash")
+        RESTORE = "restore", _("restored")
+
+    entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="+")
+    record_id = models.BigIntegerField()
+    action = models.CharField(max_length=16, choices=Action.choices)
+    at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    version = models.PositiveIntegerField(default=1)
+    changes = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = _("record history entry")
+        verbose_name_plural = _("record history")
+        ordering = ["entity_id", "record_id", "id"]
+        indexes = [models.Index(fields=["entity", "record_id", "id"], name="history_record_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.entity_id}/{self.record_id} {self.action} v{self.version}"

@@ -1,0 +1,1 @@
+"""Schema: generated models (`dynamic`), DDL (`sync`), entity and field services."""

@@ -1,0 +1,64 @@
+"""Plain builder functions for tests: a small repair-shop schema built through the services."""
+
+from __future__ import annotations
+
+from cardfile.metamodel.schema.dynamic import get_registry
+from cardfile.metamodel.schema.services import entity_create, field_create
+
+
+def build_shop_schema(user=None):
+    """client(name, phone, email, discount) <- order(number, client, status, total, lines)."""
+    entity_create(slug="client", label="Client", label_plural="Clients", user=user)
+    field_create(entity="client", slug="name", label="Name", type="text", required=True, user=user)
+    field_create(entity="client", slug="phone", label="Phone", type="phone", unique=True, user=user)
+    field_create(entity="client", slug="email", label="Email", type="email", user=user)
+    field_create(
+        entity="client",
+        slug="discount",
+        label="Discount",
+        type="percent",
+        options={"min_value": 0, "max_value": 100},
+        user=user,
+    )
+    entity_create(slug="order_line", label="Order line", user=user)
+    field_create(
+        entity="order_line", slug="item", label="Item", type="text", required=True, user=user
+    )
+    field_create(entity="order_line", slug="qty", label="Qty", type="integer", user=user)
+    field_create(entity="order_line", slug="price", label="Price", type="money", user=user)
+    entity_create(slug="order", label="Order", label_plural="Orders", user=user)
+    field_create(
+        entity="order",
+        slug="number",
+        label="Number",
+        type="autonumber",
+        options={"pattern": "RO-{YYYY}-{00000}"},
+        user=user,
+    )
+    field_create(
+        entity="order",
+        slug="client",
+        label="Client",
+        type="link",
+        required=True,
+        options={"target": "client", "on_delete": "protect"},
+        user=user,
+    )
+    field_create(
+        entity="order",
+        slug="state",
+        label="State",
+        type="choice",
+        options={"choices": ["new", "in_work", "ready", "issued"]},
+        default="new",
+        user=user,
+    )
+    field_create(
+        entity="order",
+        slug="lines",
+        label="Lines",
+        type="child_table",
+        options={"target": "order_line"},
+        user=user,
+    )
+    return get_registry()
