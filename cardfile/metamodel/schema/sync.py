@@ -55,7 +55,14 @@ def schema_atomic() -> Iterator[None]:
 
 
 def lock_schema() -> SchemaState:
-    """Serialise schema changes across processes: one at a time holds this row."""
+    """Serialise schema changes across processes: one at a time holds this row.
+
+    On PostgreSQL, foreign keys checked at commit (Django's are DEFERRABLE INITIALLY DEFERRED)
+    block ALTER TABLE while checks are pending from earlier writes in the same transaction
+    (an installer that loads records, then adds a field); run those checks now.
+    """
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        connection.check_constraints()
     ensure_state()
     return SchemaState.objects.select_for_update().get(pk=1)
 
