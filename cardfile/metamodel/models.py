@@ -130,6 +130,7 @@ class ArchivedColumn(models.Model):
     column_rev = models.PositiveIntegerField()
     type = models.CharField(max_length=32)
     options = models.JSONField(default=dict)
+    default = models.JSONField(null=True, blank=True)
     archived_at = models.DateTimeField(auto_now_add=True)
     archived_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

@@ -397,3 +397,41 @@ def test_an_update_that_changes_nothing_writes_no_audit_entry(schema_db):
     entity_create(slug="client", label="Client")
     entity_update(entity="client", label="Client")
     assert not AuditLog.objects.filter(action="update").exists()
+
+
+def test_the_target_of_a_link_cannot_change(schema_db):
+    entity_create(slug="client", label="Client")
+    entity_create(slug="supplier", label="Supplier")
+    entity_create(slug="order", label="Order")
+    field_create(
+        entity="order", slug="client", label="Client", type="link", options={"target": "client"}
+    )
+
+    with pytest.raises(SchemaValidationError) as error:
+        field_update(entity="order", field="client", options={"target": "supplier"})
+
+    assert "cannot change" in error.value.errors["options.target"][0]
+    field_update(entity="order", field="client", options={"on_delete": "cascade"})
+    assert Field.objects.get(slug="client", entity__slug="order").options["on_delete"] == "cascade"
+
+
+def test_sqlite_never_rebuilds_a_generated_table(schema_db):
+    """A rebuild would copy only the columns the model knows and lose trashed and archived
+    ones; the schema editor used for generated tables refuses it."""
+    if connection.vendor != "sqlite":
+        pytest.skip("table rebuilds are SQLite's")
+    from django.db import models
+
+    from cardfile.metamodel.schema.sync import schema_atomic, schema_editor
+
+    entity_create(slug="client", label="Client")
+    model = get_registry().entity("client").model
+    not_null = models.IntegerField(default=0)
+    not_null.set_attributes_from_name("count")
+
+    with (
+        pytest.raises(SchemaChangeError, match="rebuild"),
+        schema_atomic(),
+        schema_editor() as editor,
+    ):
+        editor.add_field(model, not_null)  # NOT NULL with a default: SQLite would rebuild

@@ -70,6 +70,9 @@ class _TargetedType(FieldType):
     def target_id(self, field) -> int:
         return field.options["target_id"]
 
+    def column_signature(self, field):
+        return (self.name, field.options.get("target_id"))
+
 
 @register
 class LinkType(_TargetedType):

@@ -33,7 +33,7 @@ from . import sync
 from .dynamic import get_registry
 from .services import (
     SchemaValidationError,
-    _clean_options,
+    clean_field_options,
     entity_get,
     field_get,
     field_public_options,
@@ -138,6 +138,7 @@ def field_change_type(
                 column_rev=f.column_rev,
                 type=f.type,
                 options=f.options,
+                default=f.default,
                 archived_by=_real_user(user),
                 failed_count=preview.failed_count,
             )
@@ -182,16 +183,16 @@ def archived_column_restore(*, archived_id: int, user: AbstractBaseUser | None =
         before = _snapshot(f)
         restored = copy.copy(f)
         restored.type, restored.options = archived.type, archived.options
-        plan = _plan_between(f.entity, f, restored)
         ArchivedColumn.objects.create(
             field=f,
             column_rev=f.column_rev,
             type=f.type,
             options=f.options,
+            default=f.default,
             archived_by=_real_user(user),
         )
         sync.drop_field_extras(registry, f)
-        default = _converted_default(plan, confirm=True) if plan is not None else None
+        default = archived.default  # exactly what the field had before the change
         f.column_rev = archived.column_rev
         archived.delete()
         _apply(f, restored, default)
@@ -243,27 +244,25 @@ def _plan(entity: Entity, f: Field, new_type: str, options: dict[str, Any] | Non
         raise SchemaValidationError({"type": [error.message]}) from None
     if new_type == f.type:
         # Same type: the given options change the current ones (as a PATCH of options does).
-        options = {**f.options, **(options or {})}
+        given = dict(options or {})
+        options = {**f.options, **given}
+        if "target" in given:  # a target named by slug replaces the stored id
+            options.pop("target_id", None)
+    elif not _convertible(get_field_type(f.type), ftype):
+        raise _undefined(f, new_type)
     new = copy.copy(f)
     new.type = new_type
-    new.options = _clean_options(ftype, options)
+    new.options = clean_field_options(ftype, options)
     plan = _plan_between(entity, f, new)
     if plan is None:
-        raise SchemaChangeError(
-            _(
-                "A %(old)s field cannot be converted to %(new)s: there is no conversion between "
-                "them. Create a new field instead."
-            )
-            % {"old": f.type, "new": new_type},
-            code="conversion_undefined",
-        )
+        raise _undefined(f, new_type)
     if plan.same_type:
         old_target, new_target = f.options.get("target_id"), new.options.get("target_id")
         if old_target != new_target:
             raise SchemaChangeError(
                 _(
-                    "The entity %(field)s points to cannot be changed: its values are records "
-                    "of the old one. Create a new field instead."
+                    "%(field)s cannot point to another entity: its values are records of the "
+                    "current one. Create a new field instead."
                 )
                 % {"field": _name(f)},
                 code="conversion_undefined",
@@ -293,18 +292,33 @@ def _plan_between(entity: Entity, old: Field, new: Field) -> _Plan | None:
         is_file = new.type in _FILE_TYPES
         convert = _file_shape(new) if is_file else _same_type_check(new_type, new)
     else:
-        convertible = (
-            old_type.has_column
-            and new_type.has_column
-            and old_type.text_convertible
-            and new_type.text_convertible
-            and new_type.writable
-        )
-        if not convertible:
+        if not _convertible(old_type, new_type):
             return None
         needs_new_column = True
         convert = _through_text(old_type, old, new_type, new)
     return _Plan(entity, old, new, old_type, new_type, needs_new_column, convert)
+
+
+def _convertible(old_type: FieldType, new_type: FieldType) -> bool:
+    """Whether values can move between two different types (through their text)."""
+    return (
+        old_type.has_column
+        and new_type.has_column
+        and old_type.text_convertible
+        and new_type.text_convertible
+        and new_type.writable
+    )
+
+
+def _undefined(f: Field, new_type: str) -> SchemaChangeError:
+    return SchemaChangeError(
+        _(
+            "A %(old)s field cannot be converted to %(new)s: there is no conversion between "
+            "them. Create a new field instead."
+        )
+        % {"old": f.type, "new": new_type},
+        code="conversion_undefined",
+    )
 
 
 def _same_type_check(ftype: FieldType, new: Field) -> Callable[[Any], Any]:

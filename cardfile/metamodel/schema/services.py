@@ -346,7 +346,7 @@ def _clean_default(f: Field, default: Any) -> Any:
         raise SchemaValidationError({"default": [error.message]}) from None
 
 
-def _clean_options(ftype, options: dict[str, Any] | None) -> dict[str, Any]:
+def clean_field_options(ftype, options: dict[str, Any] | None) -> dict[str, Any]:
     try:
         return ftype.clean_options(options)
     except FieldOptionsError as error:
@@ -434,7 +434,7 @@ def field_create(
                     ]
                 }
             )
-        clean = _clean_options(ftype, options)
+        clean = clean_field_options(ftype, options)
         if type == "child_table":
             _check_child_target(owner, clean)
         if position is None:
@@ -534,7 +534,22 @@ def field_update(
         if errors:
             raise SchemaValidationError(errors)
         if "options" in changes:
-            new_options = _clean_options(ftype, {**f.options, **(changes["options"] or {})})
+            given = dict(changes["options"] or {})
+            merged = {**f.options, **given}
+            if "target" in given:
+                merged.pop("target_id", None)
+            new_options = clean_field_options(ftype, merged)
+            if new_options.get("target_id") != f.options.get("target_id"):
+                raise SchemaValidationError(
+                    {
+                        "options.target": [
+                            _(
+                                "The target of a link cannot change; add a new field "
+                                "that links to the other entity instead."
+                            )
+                        ]
+                    }
+                )
             if new_options != f.options:
                 from .conversion import field_change_type
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import connection, models, transaction
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.utils.translation import gettext as _
 
 from cardfile.core.exceptions import CardfileError
@@ -54,6 +55,27 @@ def schema_atomic() -> Iterator[None]:
             yield
 
 
+def schema_editor() -> BaseDatabaseSchemaEditor:
+    """Django's schema editor, refusing SQLite's table rebuild.
+
+    A rebuild copies only the columns the model knows, so it would silently drop the columns
+    of fields in the trash and archived columns. Every change made here is one SQLite does in
+    place (ADD COLUMN, partial unique indexes, DROP COLUMN); this keeps it that way.
+    """
+    editor = connection.schema_editor()
+    if connection.vendor == "sqlite":
+
+        def refuse_rebuild(model, *args, **kwargs):
+            raise SchemaChangeError(
+                _("This change would rebuild table %(table)s on SQLite and lose kept columns.")
+                % {"table": model._meta.db_table},
+                code="table_rebuild_refused",
+            )
+
+        editor._remake_table = refuse_rebuild
+    return editor
+
+
 def lock_schema() -> SchemaState:
     """Serialise schema changes across processes: one at a time holds this row.
 
@@ -79,7 +101,7 @@ def bump_schema() -> SchemaRegistry:
 
 def create_entity_table(registry: SchemaRegistry, entity: Entity) -> None:
     model = registry.entity_by_id(entity.pk).model
-    with connection.schema_editor() as editor:
+    with schema_editor() as editor:
         editor.create_model(model)
 
 
@@ -109,7 +131,7 @@ def add_field_columns(registry: SchemaRegistry, f: Field) -> None:
     ftype = get_field_type(f.type)
     schema = registry.entity_by_id(f.entity_id)
     model = schema.model
-    with connection.schema_editor() as editor:
+    with schema_editor() as editor:
         if f.type == "multi_link":
             editor.create_model(registry.through_model(f))
         elif f.type == "child_table":
@@ -127,7 +149,7 @@ def add_field_columns(registry: SchemaRegistry, f: Field) -> None:
 
 def set_unique(registry: SchemaRegistry, f: Field, *, unique: bool) -> None:
     schema = registry.entity_by_id(f.entity_id)
-    with connection.schema_editor() as editor:
+    with schema_editor() as editor:
         if unique:
             editor.add_constraint(schema.model, unique_constraint(schema.entity, f))
         else:
@@ -136,7 +158,7 @@ def set_unique(registry: SchemaRegistry, f: Field, *, unique: bool) -> None:
 
 def set_indexed(registry: SchemaRegistry, f: Field, *, indexed: bool) -> None:
     schema = registry.entity_by_id(f.entity_id)
-    with connection.schema_editor() as editor:
+    with schema_editor() as editor:
         if indexed:
             editor.add_index(schema.model, field_index(schema.entity, f))
         else:
@@ -154,12 +176,12 @@ def drop_field_extras(registry: SchemaRegistry, f: Field) -> None:
 
 
 def drop_table(table: str) -> None:
-    with connection.schema_editor() as editor:
+    with schema_editor() as editor:
         editor.execute(f"DROP TABLE {editor.quote_name(table)}")
 
 
 def drop_column(table: str, column: str) -> None:
-    with connection.schema_editor() as editor:
+    with schema_editor() as editor:
         if connection.vendor == "sqlite":
             # SQLite refuses DROP COLUMN on a column that an index names; those indexes belong
             # to the column being purged, so they go first.
