@@ -52,10 +52,14 @@ def pytest_runtest_teardown(item, nextitem):
         with connection.cursor() as cursor:
             names = connection.introspection.table_names(cursor)
             generated = [t for t in names if t.startswith(("cf_e", "cf_m"))]
-            # through tables first: they point at entity tables
-            for table in sorted(generated, key=lambda t: not t.startswith("cf_m")):
-                suffix = " CASCADE" if connection.vendor == "postgresql" else ""
+            sqlite = connection.vendor == "sqlite"
+            if sqlite:  # tables still point at each other; order does not matter then
+                cursor.execute("PRAGMA foreign_keys = OFF")
+            for table in generated:
+                suffix = "" if sqlite else " CASCADE"
                 cursor.execute(f"DROP TABLE IF EXISTS {connection.ops.quote_name(table)}{suffix}")
+            if sqlite:
+                cursor.execute("PRAGMA foreign_keys = ON")
 
 
 @pytest.fixture

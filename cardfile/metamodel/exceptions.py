@@ -2,6 +2,12 @@
 
 from cardfile.core.exceptions import CardfileError, NotFound
 from cardfile.metamodel.fields.base import FieldOptionsError, FieldValueError
+from cardfile.metamodel.records.exceptions import (
+    RecordConflict,
+    RecordProtected,
+    RecordValidationError,
+    RecordWriteRefused,
+)
 from cardfile.metamodel.schema.services import SchemaValidationError
 from cardfile.metamodel.schema.sync import SchemaChangeError
 
@@ -10,6 +16,10 @@ __all__ = [
     "FieldOptionsError",
     "FieldValueError",
     "NotFound",
+    "RecordConflict",
+    "RecordProtected",
+    "RecordValidationError",
+    "RecordWriteRefused",
     "SchemaChangeError",
     "SchemaValidationError",
 ]

@@ -59,16 +59,25 @@ class AutonumberType(FieldType):
         )
 
     def next_value(self, field, day: date) -> str:
-        """Take the next number. The counter row stays locked until the caller's transaction
-        ends, so concurrent inserts get distinct numbers and a rolled-back insert leaves no gap."""
+        return self.next_values(field, day, 1)[0]
+
+    def next_values(self, field, day: date, count: int) -> list[str]:
+        """Take the next ``count`` numbers in one counter update. The counter row stays locked
+        until the caller's transaction ends, so concurrent inserts get distinct numbers and a
+        rolled-back insert leaves no gap."""
         from cardfile.metamodel.models import AutonumberCounter
 
+        if count <= 0:
+            return []
         period = self.period(field, day)
         with transaction.atomic():
             AutonumberCounter.objects.get_or_create(field_id=field.pk, period=period)
             counter = AutonumberCounter.objects.filter(field_id=field.pk, period=period)
-            counter.update(last=F("last") + 1)
-            number = counter.values_list("last", flat=True).get()
+            counter.update(last=F("last") + count)
+            last = counter.values_list("last", flat=True).get()
+        return [self._render(field, day, number) for number in range(last - count + 1, last + 1)]
+
+    def _render(self, field, day: date, number: int) -> str:
         return _TOKEN.sub(
             lambda m: (
                 day.strftime(_DATE_TOKENS[m.group(1)])

@@ -22,6 +22,7 @@ from dataclasses import field as dc_field
 from django.apps.registry import Apps
 from django.contrib.auth import get_user_model
 from django.db import models
+from django.db.migrations.state import AppConfigStub
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -84,8 +85,12 @@ class SchemaRegistry:
 
     def __init__(self, token: str, entities: list[Entity], fields: list[Field]) -> None:
         self.token = token
-        self.apps = Apps(installed_apps=[])
+        # App config stubs (as Django's migration state uses) make the registry list its
+        # models, so reverse relations, prefetches and delete cascades work between them.
         user_model = get_user_model()
+        self.apps = Apps(
+            [AppConfigStub(label) for label in (APP_LABEL, user_model._meta.app_label, "core")]
+        )
         self.apps.register_model(user_model._meta.app_label, user_model)
         self.apps.register_model(Branch._meta.app_label, Branch)
         live_ids = {e.pk for e in entities}

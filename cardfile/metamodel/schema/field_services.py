@@ -1,0 +1,412 @@
+"""Writes to fields: create, update (rename, options, unique, index), trash, restore, purge.
+
+Same rules as the entity services: schema lock, metadata and DDL in one transaction, schema token
+bumped, audit log written.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cardfile.core.exceptions import NotFound
+from cardfile.core.models import AuditLog
+from cardfile.metamodel.fields import FieldOptionsError, FieldValueError, get_field_type
+from cardfile.metamodel.models import ArchivedColumn, Entity, Field
+
+from . import sync
+from .dynamic import get_registry
+from .services import (
+    RESERVED_SLUGS,
+    TITLE_TYPES,
+    SchemaValidationError,
+    _audit,
+    _check_slug,
+    entity_get,
+    field_as_dict,
+    field_get,
+    field_public_options,
+)
+from .sync import SchemaChangeError, schema_atomic
+
+
+def _clean_default(f: Field, default: Any) -> Any:
+    """Validate a literal default through the field type; store its JSON form."""
+    if default is None:
+        return None
+    ftype = get_field_type(f.type)
+    if not ftype.writable or f.type in {"child_table", "multi_link", "file", "image"}:
+        raise SchemaValidationError({"default": [_("This type of field takes no default value.")]})
+    try:
+        return ftype.serialize(f, ftype.to_internal(f, default))
+    except FieldValueError as error:
+        raise SchemaValidationError({"default": [error.message]}) from None
+
+
+def clean_field_options(ftype, options: dict[str, Any] | None) -> dict[str, Any]:
+    try:
+        return ftype.clean_options(options)
+    except FieldOptionsError as error:
+        errors = error.details.get("errors") or {}
+        raise SchemaValidationError(
+            {f"options.{k}" if k != "options" else "options": v for k, v in errors.items()}
+            or {"options": [error.message]}
+        ) from None
+
+
+def _check_child_target(entity: Entity, options: dict[str, Any]) -> None:
+    target_id = options["target_id"]
+    if target_id == entity.pk:
+        raise SchemaValidationError({"options.target": [_("An entity cannot be its own lines.")]})
+    owner = [
+        f
+        for f in Field.objects.filter(deleted_at__isnull=True, type="child_table")
+        if f.options.get("target_id") == target_id
+    ]
+    if owner:
+        raise SchemaValidationError(
+            {
+                "options.target": [
+                    _("These lines already belong to %(field)s.") % {"field": owner[0]}
+                ]
+            }
+        )
+    schema = get_registry().entity_by_id(target_id)
+    if schema.objects().exists():
+        raise SchemaValidationError(
+            {
+                "options.target": [
+                    _(
+                        "%(entity)s already has records; lines must belong to a parent, "
+                        "so choose an entity without records."
+                    )
+                    % {"entity": schema.slug}
+                ]
+            }
+        )
+
+
+def field_create(
+    *,
+    entity: str,
+    slug: str,
+    label: str,
+    type: str,  # noqa: A002  (the contract's name)
+    required: bool = False,
+    unique: bool = False,
+    indexed: bool = False,
+    default: Any = None,
+    options: dict[str, Any] | None = None,
+    help_text: str = "",
+    position: int | None = None,
+    user: AbstractBaseUser | None = None,
+) -> Field:
+    errors: dict[str, list[str]] = {}
+    if problems := _check_slug(slug, what=_("field")):
+        errors["slug"] = problems
+    elif slug in RESERVED_SLUGS:
+        errors["slug"] = [_("%(slug)s is a reserved name.") % {"slug": slug}]
+    if not label:
+        errors["label"] = [_("A field needs a label.")]
+    try:
+        ftype = get_field_type(type)
+    except FieldOptionsError as error:
+        errors["type"] = [error.message]
+        raise SchemaValidationError(errors) from None
+    if unique and not ftype.can_be_unique:
+        errors["unique"] = [_("A %(type)s field cannot be unique.") % {"type": type}]
+    if indexed and not ftype.can_be_indexed:
+        errors["indexed"] = [_("A %(type)s field cannot be indexed.") % {"type": type}]
+    if errors:
+        raise SchemaValidationError(errors)
+    with schema_atomic():
+        sync.lock_schema()
+        owner = entity_get(entity)
+        if owner.fields.filter(slug=slug, deleted_at__isnull=True).exists():
+            raise SchemaValidationError(
+                {
+                    "slug": [
+                        _("%(entity)s already has a field %(slug)s.")
+                        % {"entity": owner.slug, "slug": slug}
+                    ]
+                }
+            )
+        clean = clean_field_options(ftype, options)
+        if type == "child_table":
+            _check_child_target(owner, clean)
+        if position is None:
+            position = (owner.fields.aggregate(p=Max("position"))["p"] or 0) + 1
+        f = Field(
+            entity=owner,
+            slug=slug,
+            label=label,
+            type=type,
+            required=required,
+            unique=unique or type == "autonumber",
+            indexed=indexed,
+            options=clean,
+            help_text=help_text,
+            position=position,
+        )
+        f.default = _clean_default(f, default)
+        f.save()
+        if owner.title_field_id is None and type in TITLE_TYPES:
+            owner.title_field = f
+            owner.save(update_fields=["title_field", "updated_at"])
+        registry = sync.bump_schema()
+        sync.add_field_columns(registry, f)
+        _audit(user, AuditLog.Action.CREATE, f, after=field_as_dict(f))
+    return f
+
+
+def field_update(
+    *,
+    entity: str,
+    field: str,
+    user: AbstractBaseUser | None = None,
+    confirm: bool = False,
+    **changes: Any,
+) -> Field:
+    """Rename, relabel, or change required, unique, indexed, default, options, help_text or
+    position. Options that change the column (decimal places) or that existing values no longer
+    fit (a removed choice) go through the conversion check: refused with the count and a sample
+    unless ``confirm``. A change of ``type`` goes to `field_change_type`."""
+    if "type" in changes:
+        from .conversion import field_change_type
+
+        new_type = changes.pop("type")
+        converted = field_change_type(
+            entity=entity,
+            field=field,
+            new_type=new_type,
+            options=changes.pop("options", None),
+            confirm=confirm,
+            user=user,
+        )
+        if not changes:
+            return converted
+        field = converted.slug
+    allowed = {
+        "slug",
+        "label",
+        "required",
+        "unique",
+        "indexed",
+        "default",
+        "options",
+        "help_text",
+        "position",
+    }
+    errors: dict[str, list[str]] = {
+        key: [_("Unknown or read-only attribute.")] for key in changes if key not in allowed
+    }
+    if errors:
+        raise SchemaValidationError(errors)
+    with schema_atomic():
+        sync.lock_schema()
+        owner = entity_get(entity)
+        f = field_get(owner, field)
+        ftype = get_field_type(f.type)
+        before = field_as_dict(f)
+        registry = get_registry()
+        if "slug" in changes and changes["slug"] != f.slug:
+            new_slug = changes["slug"]
+            if problems := _check_slug(new_slug, what=_("field")):
+                errors["slug"] = problems
+            elif new_slug in RESERVED_SLUGS:
+                errors["slug"] = [_("%(slug)s is a reserved name.") % {"slug": new_slug}]
+            elif owner.fields.filter(slug=new_slug, deleted_at__isnull=True).exists():
+                errors["slug"] = [
+                    _("%(entity)s already has a field %(slug)s.")
+                    % {"entity": owner.slug, "slug": new_slug}
+                ]
+            f.slug = new_slug
+        if "label" in changes:
+            if not changes["label"]:
+                errors["label"] = [_("A field needs a label.")]
+            f.label = changes["label"]
+        for key in ("required", "help_text", "position"):
+            if key in changes:
+                setattr(f, key, changes[key])
+        if errors:
+            raise SchemaValidationError(errors)
+        if "options" in changes:
+            given = dict(changes["options"] or {})
+            merged = {**f.options, **given}
+            if "target" in given:
+                merged.pop("target_id", None)
+            new_options = clean_field_options(ftype, merged)
+            if new_options.get("target_id") != f.options.get("target_id"):
+                raise SchemaValidationError(
+                    {
+                        "options.target": [
+                            _(
+                                "The target of a link cannot change; add a new field "
+                                "that links to the other entity instead."
+                            )
+                        ]
+                    }
+                )
+            if new_options != f.options:
+                from .conversion import field_change_type
+
+                f.save()
+                sync.bump_schema()
+                f = field_change_type(
+                    entity=owner.slug,
+                    field=f.slug,
+                    new_type=f.type,
+                    options=new_options,
+                    confirm=confirm,
+                    user=user,
+                )
+                before = {**before, "options": field_public_options(f)}
+                registry = get_registry()
+        if "default" in changes:
+            f.default = _clean_default(f, changes["default"])
+        if "unique" in changes and bool(changes["unique"]) != f.unique:
+            _change_unique(registry, f, bool(changes["unique"]))
+        if "indexed" in changes and bool(changes["indexed"]) != f.indexed:
+            if changes["indexed"] and not ftype.can_be_indexed:
+                raise SchemaValidationError(
+                    {"indexed": [_("A %(type)s field cannot be indexed.") % {"type": f.type}]}
+                )
+            f.indexed = bool(changes["indexed"])
+            sync.set_indexed(registry, f, indexed=f.indexed)
+        f.save()
+        sync.bump_schema()
+        _audit(user, AuditLog.Action.UPDATE, f, before=before, after=field_as_dict(f))
+    return f
+
+
+def _change_unique(registry, f: Field, unique: bool) -> None:
+    ftype = get_field_type(f.type)
+    if f.type == "autonumber" and not unique:
+        raise SchemaValidationError({"unique": [_("An autonumber is always unique.")]})
+    if unique:
+        if not ftype.can_be_unique:
+            raise SchemaValidationError(
+                {"unique": [_("A %(type)s field cannot be unique.") % {"type": f.type}]}
+            )
+        from cardfile.metamodel.records.selectors import duplicate_values
+
+        duplicates = duplicate_values(registry.entity_by_id(f.entity_id), f)
+        if duplicates:
+            sample = ", ".join(repr(v) for v, _n in duplicates[:5])
+            raise SchemaValidationError(
+                {
+                    "unique": [
+                        _(
+                            "%(n)d values occur more than once (for example %(sample)s); "
+                            "make them distinct first."
+                        )
+                        % {"n": len(duplicates), "sample": sample}
+                    ]
+                }
+            )
+    f.unique = unique
+    sync.set_unique(registry, f, unique=unique)
+
+
+def field_delete(*, entity: str, field: str, user: AbstractBaseUser | None = None) -> Field:
+    """Move a field to the trash; its column and values stay until it is purged."""
+    with schema_atomic():
+        sync.lock_schema()
+        owner = entity_get(entity)
+        f = field_get(owner, field)
+        registry = get_registry()
+        sync.drop_field_extras(registry, f)
+        f.deleted_at = timezone.now()
+        f.save(update_fields=["deleted_at", "updated_at"])
+        if owner.title_field_id == f.pk:
+            owner.title_field = None
+            owner.save(update_fields=["title_field", "updated_at"])
+        sync.bump_schema()
+        _audit(user, AuditLog.Action.DELETE, f, before=field_as_dict(f))
+    return f
+
+
+def field_restore(
+    *, field_id: int, user: AbstractBaseUser | None = None, slug: str | None = None
+) -> Field:
+    with schema_atomic():
+        sync.lock_schema()
+        f = (
+            Field.objects.select_related("entity")
+            .filter(pk=field_id, deleted_at__isnull=False)
+            .first()
+        )
+        if f is None:
+            raise NotFound(_("That field is not in the trash."), code="not_in_trash")
+        if f.entity.deleted_at is not None:
+            raise SchemaChangeError(
+                _("Restore the entity %(entity)s first.") % {"entity": f.entity.slug},
+                code="entity_in_trash",
+            )
+        target_id = f.options.get("target_id")
+        if target_id and not Entity.objects.filter(pk=target_id, deleted_at__isnull=True).exists():
+            raise SchemaChangeError(
+                _("The entity this field links to is in the trash; restore it first."),
+                code="target_in_trash",
+            )
+        new_slug = slug or f.slug
+        if f.entity.fields.filter(slug=new_slug, deleted_at__isnull=True).exists():
+            raise SchemaValidationError(
+                {
+                    "slug": [
+                        _("%(entity)s has a field %(slug)s now; restore under another slug.")
+                        % {"entity": f.entity.slug, "slug": new_slug}
+                    ]
+                }
+            )
+        f.slug = new_slug
+        f.deleted_at = None
+        f.save(update_fields=["slug", "deleted_at", "updated_at"])
+        registry = sync.bump_schema()
+        schema = registry.entity_by_id(f.entity_id)
+        if get_field_type(f.type).has_column:
+            if f.unique:
+                sync.set_unique(registry, f, unique=True)
+            if f.indexed:
+                sync.set_indexed(registry, f, indexed=True)
+        del schema
+        _audit(user, AuditLog.Action.RESTORE, f, after=field_as_dict(f))
+    return f
+
+
+def field_purge(*, field_id: int, user: AbstractBaseUser | None = None) -> None:
+    """Drop a trashed field's columns (and archived columns) for good."""
+    with schema_atomic():
+        sync.lock_schema()
+        f = (
+            Field.objects.select_related("entity")
+            .filter(pk=field_id, deleted_at__isnull=False)
+            .first()
+        )
+        if f is None:
+            raise NotFound(_("Only a field in the trash can be purged."), code="not_in_trash")
+        before = field_as_dict(f)
+        ftype = get_field_type(f.type)
+        table = f.entity.table_name
+        if f.type == "multi_link":
+            sync.drop_table(f"cf_m{f.pk}")
+        elif f.type == "child_table":
+            child = Entity.objects.filter(pk=f.options.get("target_id")).first()
+            if child is not None and sync.column_exists(child.table_name, f.column):
+                sync.drop_column(child.table_name, f.column)
+        else:
+            for attname in ftype.model_fields(f):
+                column = f.column + attname.removeprefix(f.attname)
+                if sync.column_exists(table, column):
+                    sync.drop_column(table, column)
+        for archived in ArchivedColumn.objects.filter(field=f):
+            for suffix in ("", "_cur"):
+                if sync.column_exists(table, archived.column + suffix):
+                    sync.drop_column(table, archived.column + suffix)
+        _audit(user, AuditLog.Action.PURGE, f, before=before)
+        f.delete()
+        sync.bump_schema()
