@@ -330,18 +330,19 @@ def field_delete(*, entity: str, field: str, user: AbstractBaseUser | None = Non
     return f
 
 
+def _trashed_field(field_id: int, missing: str) -> Field:
+    f = Field.objects.select_related("entity").filter(pk=field_id, deleted_at__isnull=False).first()
+    if f is None:
+        raise NotFound(missing, code="not_in_trash")
+    return f
+
+
 def field_restore(
     *, field_id: int, user: AbstractBaseUser | None = None, slug: str | None = None
 ) -> Field:
     with schema_atomic():
         sync.lock_schema()
-        f = (
-            Field.objects.select_related("entity")
-            .filter(pk=field_id, deleted_at__isnull=False)
-            .first()
-        )
-        if f is None:
-            raise NotFound(_("That field is not in the trash."), code="not_in_trash")
+        f = _trashed_field(field_id, _("That field is not in the trash."))
         if f.entity.deleted_at is not None:
             raise SchemaChangeError(
                 _("Restore the entity %(entity)s first.") % {"entity": f.entity.slug},
@@ -382,13 +383,7 @@ def field_purge(*, field_id: int, user: AbstractBaseUser | None = None) -> None:
     """Drop a trashed field's columns (and archived columns) for good."""
     with schema_atomic():
         sync.lock_schema()
-        f = (
-            Field.objects.select_related("entity")
-            .filter(pk=field_id, deleted_at__isnull=False)
-            .first()
-        )
-        if f is None:
-            raise NotFound(_("Only a field in the trash can be purged."), code="not_in_trash")
+        f = _trashed_field(field_id, _("Only a field in the trash can be purged."))
         before = field_as_dict(f)
         ftype = get_field_type(f.type)
         table = f.entity.table_name
