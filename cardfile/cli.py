@@ -69,6 +69,18 @@ def _parser() -> argparse.ArgumentParser:
     _add_serve_arguments(serve)
     serve.set_defaults(handler=_serve)
 
+    bench = commands.add_parser(
+        "bench",
+        help=_("measure the API, record writes and schema changes on PostgreSQL"),
+        description=_(
+            "Run the benchmarks in a scratch database on the PostgreSQL server DATABASE_URL "
+            "names (created and dropped by the command; your data is not touched) and print "
+            "one table of results, each a ratio against a baseline measured in the same run."
+        ),
+    )
+    _add_bench_arguments(bench)
+    bench.set_defaults(handler=_bench)
+
     commands.add_parser(
         "manage",
         help=_("run a Django management command, e.g. `cardfile manage migrate`"),
@@ -89,6 +101,50 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         help=_("gunicorn worker processes (default: 1 with 4 threads on SQLite, else 2)"),
     )
+
+
+def _add_bench_arguments(parser: argparse.ArgumentParser) -> None:
+    from cardfile.benchmarks.runner import parse_only
+
+    def positive(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            number = 0
+        if number < 1:
+            raise argparse.ArgumentTypeError(_("expected a whole number of at least 1"))
+        return number
+
+    parser.add_argument(
+        "--rows",
+        type=positive,
+        default=1_000_000,
+        help=_("records in the listed and altered table (default: %(default)s)"),
+    )
+    parser.add_argument(
+        "--creates",
+        type=positive,
+        default=10_000,
+        help=_("records written by each create benchmark (default: %(default)s)"),
+    )
+    parser.add_argument(
+        "--repeat",
+        type=positive,
+        default=50,
+        help=_("timed requests per list measurement (default: %(default)s)"),
+    )
+    parser.add_argument(
+        "--only",
+        type=parse_only,
+        default="list,create,schema",
+        help=_("comma-separated scenarios to run (default: %(default)s)"),
+    )
+
+
+def _bench(options: argparse.Namespace) -> int:
+    from cardfile.benchmarks.runner import run
+
+    return run(rows=options.rows, creates=options.creates, repeat=options.repeat, only=options.only)
 
 
 def _manage(args: list[str]) -> int:

@@ -51,6 +51,9 @@ class AutonumberType(FieldType):
     def db_field(self, field):
         return models.TextField(**self.column_kwargs(field))
 
+    def value_schema(self, field):
+        return {"type": "string", "readOnly": True}
+
     def period(self, field, day: date) -> str:
         """The pattern with its date parts filled in: one counter runs per period."""
         return _TOKEN.sub(

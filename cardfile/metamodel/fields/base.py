@@ -144,6 +144,10 @@ class FieldType:
         text = self.to_text(field, value)
         return "" if text is None else text
 
+    def value_schema(self, field: Field) -> dict[str, Any]:
+        """The JSON Schema (OpenAPI 3.1) of a non-blank value as the API exchanges it."""
+        return {}
+
 
 _REGISTRY: dict[str, FieldType] = {}
 

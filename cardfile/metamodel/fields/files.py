@@ -108,6 +108,19 @@ class FileType(FieldType):
         items = value if isinstance(value, list) else [value]
         return ", ".join(item["name"] for item in items)
 
+    def value_schema(self, field):
+        one = {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "path": {"type": "string"},
+                "size": {"type": "integer"},
+                "content_type": {"type": "string"},
+            },
+            "required": ["path"],
+        }
+        return {"type": "array", "items": one} if field.options.get("multiple") else one
+
 
 @register
 class ImageType(FileType):

@@ -53,17 +53,20 @@ def _check_range(field, value) -> None:
         raise FieldValueError(_("Must be at most %(max)s.") % {"max": high})
 
 
-def _check_places(value: Decimal, places: int) -> Decimal:
+def _check_places(value: Decimal, places: int, *, column_places: int | None = None) -> Decimal:
+    """Round-trip-safe: at most ``places`` decimals, and as many integer digits as a column
+    with ``column_places`` decimals (default: ``places``) of MAX_DIGITS digits can hold."""
     exponent = value.normalize().as_tuple().exponent
     if isinstance(exponent, int) and -exponent > places:
         raise FieldValueError(
             _("At most %(places)d digits after the decimal point.") % {"places": places}
         )
     quantized = value.quantize(Decimal(1).scaleb(-places))
-    if len(quantized.as_tuple().digits) > MAX_DIGITS:
+    integer_digits = MAX_DIGITS - (places if column_places is None else column_places)
+    if quantized.adjusted() >= integer_digits:
         raise FieldValueError(
             _("Too large: at most %(digits)d digits before the decimal point.")
-            % {"digits": MAX_DIGITS - places}
+            % {"digits": integer_digits}
         )
     return quantized
 
@@ -90,6 +93,15 @@ class IntegerType(FieldType):
             raise FieldValueError(_("The number is too large."))
         _check_range(field, value)
         return value
+
+    def value_schema(self, field):
+        low, high = field.options.get("min_value"), field.options.get("max_value")
+        return {
+            "type": "integer",
+            "format": "int64",
+            "minimum": BIGINT_MIN if low is None else max(low, BIGINT_MIN),
+            "maximum": BIGINT_MAX if high is None else min(high, BIGINT_MAX),
+        }
 
     def format(self, field, value, *, locale=None):
         return (
@@ -129,6 +141,17 @@ class DecimalType(FieldType):
         value = _check_places(value, field.options.get("decimal_places", 2))
         _check_range(field, value)
         return value
+
+    def value_schema(self, field):
+        """Exact text, so no digit is lost to binary floats (numbers are accepted too)."""
+        places = field.options.get("decimal_places", 2)
+        fraction = rf"(\.[0-9]{{1,{places}}})?" if places else ""
+        return {
+            "type": "string",
+            "format": "decimal",
+            "pattern": rf"^-?[0-9]{{1,{MAX_DIGITS - places}}}{fraction}$",
+            "examples": [str(Decimal(12).quantize(Decimal(1).scaleb(-places)))],
+        }
 
     def serialize(self, field, value):
         return None if value is None else str(value)
@@ -245,9 +268,34 @@ class MoneyType(FieldType):
 
     def validate(self, field, value):
         amount, currency = value
-        amount = _check_places(amount, babel_numbers.get_currency_precision(currency))
+        amount = _check_places(
+            amount,
+            babel_numbers.get_currency_precision(currency),
+            column_places=self.AMOUNT_PLACES,
+        )
         _check_range(field, amount)
         return amount, currency
+
+    def value_schema(self, field):
+        return {
+            "type": "object",
+            "properties": {
+                "amount": {
+                    "type": "string",
+                    "format": "decimal",
+                    "pattern": rf"^-?[0-9]{{1,{MAX_DIGITS - self.AMOUNT_PLACES}}}"
+                    rf"(\.[0-9]{{1,{self.AMOUNT_PLACES}}})?$",
+                    "examples": ["12.50"],
+                },
+                "currency": {
+                    "type": "string",
+                    "pattern": "^[A-Z]{3}$",
+                    "default": self.default_currency(field),
+                },
+            },
+            "required": ["amount"],
+            "additionalProperties": False,
+        }
 
     def serialize(self, field, value):
         if value is None:
@@ -276,6 +324,13 @@ _SHORT_DURATION = re.compile(
 )
 
 
+def _safe_timedelta(value: Any, **parts: float) -> timedelta:
+    try:
+        return timedelta(**parts)
+    except (OverflowError, ValueError):
+        raise FieldValueError(_("%(value)r is too long a duration.") % {"value": value}) from None
+
+
 @register
 class DurationType(FieldType):
     """Exchanged as ISO 8601 (``P0DT01H30M00S``); accepts ``1:30``, ``1h 30m``, ``PT90M``."""
@@ -292,15 +347,21 @@ class DurationType(FieldType):
         if isinstance(value, timedelta):
             return value
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return timedelta(seconds=value)
+            return _safe_timedelta(value, seconds=value)
         if isinstance(value, str):
             text = value.strip()
             if re.fullmatch(r"\d{1,4}:\d{2}", text):  # "1:30" is hours and minutes
                 text += ":00"
-            parsed = parse_duration(text)
+            try:
+                parsed = parse_duration(text)
+            except (OverflowError, ValueError):
+                raise FieldValueError(
+                    _("%(value)r is too long a duration.") % {"value": value}
+                ) from None
             if parsed is None and (match := _SHORT_DURATION.match(text)) and any(match.groups()):
                 parts = {k: float(v) for k, v in match.groupdict().items() if v}
-                parsed = timedelta(
+                parsed = _safe_timedelta(
+                    value,
                     days=parts.get("d", 0),
                     hours=parts.get("h", 0),
                     minutes=parts.get("m", 0),
@@ -315,6 +376,10 @@ class DurationType(FieldType):
 
     def serialize(self, field, value):
         return None if value is None else duration_iso_string(value)
+
+    def value_schema(self, field):
+        # Read back as Django's ISO 8601 form; written also as "1:30", "1h 30m" or seconds.
+        return {"type": "string", "examples": ["P0DT01H30M00S", "PT90M", "1:30"]}
 
     def format(self, field, value, *, locale=None):
         if value is None:

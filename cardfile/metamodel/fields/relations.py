@@ -108,6 +108,9 @@ class LinkType(_TargetedType):
     def coerce(self, field, value):
         return _coerce_id(value)
 
+    def value_schema(self, field):
+        return {"type": "integer", "format": "int64", "minimum": 1}
+
 
 @register
 class MultiLinkType(_TargetedType):
@@ -171,6 +174,9 @@ class MultiLinkType(_TargetedType):
                 ids.append(record_id)
         return ids
 
+    def value_schema(self, field):
+        return {"type": "array", "items": {"type": "integer", "format": "int64", "minimum": 1}}
+
 
 @register
 class ChildTableType(_TargetedType):
@@ -216,6 +222,10 @@ class ChildTableType(_TargetedType):
                 )
         return value
 
+    def value_schema(self, field):
+        # The API document puts the line entity's own schema in ``items``.
+        return {"type": "array", "items": {"type": "object"}}
+
 
 @register
 class UserType(FieldType):
@@ -259,3 +269,6 @@ class UserType(FieldType):
             return None
         user = get_user_model().objects.filter(pk=value).first()
         return user.get_username() if user else str(value)
+
+    def value_schema(self, field):
+        return {"type": "integer", "format": "int64", "minimum": 1}

@@ -57,6 +57,9 @@ class BooleanType(FieldType):
             return ""
         return _("Yes") if value else _("No")
 
+    def value_schema(self, field):
+        return {"type": "boolean"}
+
 
 @register
 class DateType(FieldType):
@@ -101,6 +104,9 @@ class DateType(FieldType):
             return ""
         return babel_dates.format_date(value, format="medium", locale=babel_locale(locale))
 
+    def value_schema(self, field):
+        return {"type": "string", "format": "date"}
+
 
 @register
 class DateTimeType(FieldType):
@@ -133,8 +139,14 @@ class DateTimeType(FieldType):
                 _("%(value)r is not a date and time (expected ISO 8601, e.g. 2026-05-01T14:30).")
                 % {"value": value}
             )
-        if timezone.is_naive(moment):
-            moment = timezone.make_aware(moment)
+        try:
+            if timezone.is_naive(moment):
+                moment = timezone.make_aware(moment)
+            moment.astimezone(dt.UTC)  # stored in UTC: it must exist there too
+        except (OverflowError, ValueError):
+            raise FieldValueError(
+                _("%(value)r is outside the years 1 to 9999.") % {"value": value}
+            ) from None
         return moment
 
     def serialize(self, field, value):
@@ -149,6 +161,9 @@ class DateTimeType(FieldType):
             tzinfo=timezone.get_current_timezone(),
             locale=babel_locale(locale),
         )
+
+    def value_schema(self, field):
+        return {"type": "string", "format": "date-time"}
 
 
 _CHOICES_SCHEMA = {
@@ -243,6 +258,9 @@ class ChoiceType(_ChoiceBase):
     def format(self, field, value, *, locale=None):
         return "" if value is None else self.label_of(field, value)
 
+    def value_schema(self, field):
+        return {"type": "string", "enum": self.values(field)}
+
 
 @register
 class MultiChoiceType(_ChoiceBase):
@@ -283,6 +301,13 @@ class MultiChoiceType(_ChoiceBase):
     def format(self, field, value, *, locale=None):
         return ", ".join(self.label_of(field, v) for v in value or [])
 
+    def value_schema(self, field):
+        return {
+            "type": "array",
+            "items": {"type": "string", "enum": self.values(field)},
+            "uniqueItems": True,
+        }
+
 
 @register
 class JsonType(FieldType):
@@ -301,9 +326,11 @@ class JsonType(FieldType):
 
     def coerce(self, field, value):
         try:
-            json.dumps(value)
+            text = json.dumps(value)
         except (TypeError, ValueError):
             raise FieldValueError(_("The value cannot be stored as JSON.")) from None
+        if "\\u0000" in text:  # PostgreSQL's jsonb refuses the NUL character
+            raise FieldValueError(_("JSON text cannot contain the NUL character (\\u0000)."))
         return value
 
     def from_text(self, field, text):
@@ -320,3 +347,6 @@ class JsonType(FieldType):
         if value is None:
             return None
         return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+    def value_schema(self, field):
+        return {"description": _("Any JSON value.")}

@@ -26,7 +26,13 @@ class _TextBase(FieldType):
     def coerce(self, field, value):
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise FieldValueError(_("Expected text, got %(value)r.") % {"value": value})
-        return str(value)
+        text = str(value)
+        if "\x00" in text:  # no database text type can hold it
+            raise FieldValueError(_("Text cannot contain the NUL character (\\x00)."))
+        return text
+
+    def value_schema(self, field):
+        return {"type": "string"}
 
 
 @register
@@ -48,6 +54,10 @@ class TextType(_TextBase):
         if "\n" in value or "\r" in value:
             raise FieldValueError(_("A single line of text is expected; use long text for more."))
         return value
+
+    def value_schema(self, field):
+        max_length = field.options.get("max_length", 255)
+        return {"type": "string", "maxLength": max_length, "pattern": "^[^\\r\\n]*$"}
 
 
 @register
@@ -75,6 +85,9 @@ class EmailType(_TextBase):
         local, _at, domain = value.rpartition("@")
         return f"{local}@{domain.lower()}"
 
+    def value_schema(self, field):
+        return {"type": "string", "format": "email"}
+
 
 @register
 class UrlType(_TextBase):
@@ -94,6 +107,9 @@ class UrlType(_TextBase):
                 % {"value": value}
             ) from None
         return value
+
+    def value_schema(self, field):
+        return {"type": "string", "format": "uri"}
 
 
 @register
@@ -127,6 +143,10 @@ class PhoneType(_TextBase):
                 % {"value": value, "region": region}
             )
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    def value_schema(self, field):
+        # Read back in E.164; written in any form valid for the field's region.
+        return {"type": "string", "examples": ["+4930123456"]}
 
     def format(self, field, value: Any, *, locale=None) -> str:
         if value is None:

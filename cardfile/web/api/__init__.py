@@ -1,0 +1,1 @@
+"""The REST API under /api/v1/ (DESIGN.md, "The public contract")."""

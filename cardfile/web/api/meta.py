@@ -1,0 +1,356 @@
+"""The schema API under /api/v1/meta/: entities, fields, trash, type changes, archived columns.
+
+Views parse the body, call one schema service and render its dict; the services validate, lock,
+run the DDL and bump the schema token, so the next request in any process sees the change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from rest_framework import status
+from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cardfile.core.exceptions import NotFound
+from cardfile.metamodel.models import ArchivedColumn, Entity, Field
+from cardfile.metamodel.schema.conversion import (
+    archived_column_restore,
+    conversion_preview,
+    field_archived_columns,
+)
+from cardfile.metamodel.schema.services import (
+    SchemaValidationError,
+    entity_as_dict,
+    entity_create,
+    entity_delete,
+    entity_get,
+    entity_purge,
+    entity_restore,
+    entity_update,
+    field_as_dict,
+    field_create,
+    field_delete,
+    field_get,
+    field_public_options,
+    field_purge,
+    field_restore,
+    field_update,
+)
+
+ENTITY_CREATE_KEYS = ("slug", "label", "label_plural", "description")
+ENTITY_UPDATE_KEYS = ("slug", "label", "label_plural", "description", "title_field", "position")
+FIELD_KEYS = (
+    "slug",
+    "label",
+    "type",
+    "required",
+    "unique",
+    "indexed",
+    "default",
+    "options",
+    "help_text",
+    "position",
+)
+# The JSON type each attribute must have; checked here so a wrong type is a 400, not a 500.
+_EXPECTED: dict[str, tuple[type, ...]] = {
+    "slug": (str,),
+    "label": (str,),
+    "label_plural": (str,),
+    "description": (str,),
+    "title_field": (str, type(None)),
+    "position": (int,),
+    "type": (str,),
+    "required": (bool,),
+    "unique": (bool,),
+    "indexed": (bool,),
+    "options": (dict, type(None)),
+    "help_text": (str,),
+    "confirm": (bool,),
+}
+
+
+class CanConfigure(BasePermission):
+    """Reads for any signed-in user; schema changes for staff (roles arrive later)."""
+
+    message = gettext_lazy("Only users who may configure the schema can change it.")
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        return request.method in SAFE_METHODS or bool(user.is_staff)
+
+
+class MetaView(APIView):
+    permission_classes = [IsAuthenticated, CanConfigure]
+
+
+def _body(request: Request, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """The JSON object of the request, limited to ``allowed`` keys with the expected types."""
+    data = request.data
+    if not isinstance(data, dict):
+        raise SchemaValidationError({"non_field_errors": [_("Expected a JSON object.")]})
+    data = data.dict() if hasattr(data, "dict") else dict(data)
+    errors: dict[str, list[str]] = {}
+    for key, value in data.items():
+        if key not in allowed:
+            errors[key] = [_("Unknown or read-only attribute.")]
+        elif key in _EXPECTED and not _is_a(value, _EXPECTED[key]):
+            errors[key] = [_("Expected %(type)s.") % {"type": _type_name(_EXPECTED[key])}]
+    if errors:
+        raise SchemaValidationError(errors)
+    return data
+
+
+def _is_a(value: Any, types: tuple[type, ...]) -> bool:
+    if isinstance(value, bool) and bool not in types:
+        return False  # True is an int in Python, not in JSON
+    return isinstance(value, types)
+
+
+def _type_name(types: tuple[type, ...]) -> str:
+    names = {
+        str: _("a string"),
+        int: _("an integer"),
+        bool: _("true or false"),
+        dict: _("an object"),
+        type(None): _("null"),
+    }
+    return _(" or ").join(str(names[t]) for t in types)
+
+
+def _live_fields(entity: Entity) -> list[Field]:
+    return list(entity.fields.filter(deleted_at__isnull=True).order_by("position", "id"))
+
+
+def entity_detail(entity: Entity) -> dict[str, Any]:
+    return {**entity_as_dict(entity), "fields": [field_as_dict(f) for f in _live_fields(entity)]}
+
+
+def archived_as_dict(archived: ArchivedColumn) -> dict[str, Any]:
+    return {
+        "id": archived.pk,
+        "type": archived.type,
+        "options": field_public_options(Field(options=archived.options)),
+        "default": archived.default,
+        "archived_at": archived.archived_at.isoformat(),
+        "archived_by": archived.archived_by_id,
+        "failed_count": archived.failed_count,
+    }
+
+
+# -- entities ----------------------------------------------------------------------------------
+
+
+class EntityListView(MetaView):
+    def get(self, request: Request) -> Response:
+        entities = Entity.objects.filter(deleted_at__isnull=True).select_related("title_field")
+        return Response([entity_as_dict(e) for e in entities.order_by("position", "id")])
+
+    def post(self, request: Request) -> Response:
+        data = _body(request, ENTITY_CREATE_KEYS)
+        entity = entity_create(
+            slug=data.get("slug", ""),
+            label=data.get("label", ""),
+            label_plural=data.get("label_plural", ""),
+            description=data.get("description", ""),
+            user=request.user,
+        )
+        return Response(entity_detail(entity), status=status.HTTP_201_CREATED)
+
+
+class EntityDetailView(MetaView):
+    def get(self, request: Request, entity: str) -> Response:
+        return Response(entity_detail(entity_get(entity)))
+
+    def patch(self, request: Request, entity: str) -> Response:
+        changes = _body(request, ENTITY_UPDATE_KEYS)
+        return Response(entity_detail(entity_update(entity=entity, user=request.user, **changes)))
+
+    def delete(self, request: Request, entity: str) -> Response:
+        entity_delete(entity=entity, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# -- fields ------------------------------------------------------------------------------------
+
+
+class FieldListView(MetaView):
+    def get(self, request: Request, entity: str) -> Response:
+        return Response([field_as_dict(f) for f in _live_fields(entity_get(entity))])
+
+    def post(self, request: Request, entity: str) -> Response:
+        data = _body(request, FIELD_KEYS)
+        created = field_create(
+            entity=entity,
+            slug=data.pop("slug", ""),
+            label=data.pop("label", ""),
+            type=data.pop("type", ""),
+            user=request.user,
+            **data,
+        )
+        return Response(field_as_dict(created), status=status.HTTP_201_CREATED)
+
+
+class FieldDetailView(MetaView):
+    def get(self, request: Request, entity: str, field: str) -> Response:
+        return Response(field_as_dict(field_get(entity_get(entity), field)))
+
+    def patch(self, request: Request, entity: str, field: str) -> Response:
+        """Rename (``slug``), relabel, change options, or change ``type`` (with ``options``);
+        a change that would lose values is refused with 409 unless ``"confirm": true``."""
+        changes = _body(request, (*FIELD_KEYS, "confirm"))
+        confirm = changes.pop("confirm", False)
+        updated = field_update(
+            entity=entity, field=field, confirm=confirm, user=request.user, **changes
+        )
+        return Response(field_as_dict(updated))
+
+    def delete(self, request: Request, entity: str, field: str) -> Response:
+        field_delete(entity=entity, field=field, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ConversionPreviewView(MetaView):
+    def post(self, request: Request, entity: str, field: str) -> Response:
+        data = _body(request, ("type", "options"))
+        current = field_get(entity_get(entity), field)
+        preview = conversion_preview(
+            entity=entity,
+            field=field,
+            new_type=data.get("type") or current.type,
+            options=data.get("options"),
+        )
+        return Response(asdict(preview))
+
+
+class ArchivedColumnListView(MetaView):
+    def get(self, request: Request, entity: str, field: str) -> Response:
+        f = field_get(entity_get(entity), field)
+        return Response([archived_as_dict(a) for a in field_archived_columns(f)])
+
+
+class ArchivedColumnRestoreView(MetaView):
+    def post(self, request: Request, entity: str, field: str, archived_id: int) -> Response:
+        f = field_get(entity_get(entity), field)
+        if not ArchivedColumn.objects.filter(pk=archived_id, field=f).exists():
+            raise NotFound(
+                _("%(field)s has no archived column %(id)s.")
+                % {"field": f"{entity}.{field}", "id": archived_id},
+                code="unknown_archived_column",
+            )
+        restored = archived_column_restore(archived_id=archived_id, user=request.user)
+        return Response(field_as_dict(restored))
+
+
+# -- trash -------------------------------------------------------------------------------------
+
+
+class TrashView(MetaView):
+    """Trashed entities and fields by id: a slug may have been taken again since."""
+
+    def get(self, request: Request) -> Response:
+        entities = Entity.objects.filter(deleted_at__isnull=False).order_by("-deleted_at", "-id")
+        fields = (
+            Field.objects.filter(deleted_at__isnull=False)
+            .select_related("entity")
+            .order_by("-deleted_at", "-id")
+        )
+        return Response(
+            {
+                "entities": [
+                    {
+                        "id": e.pk,
+                        "slug": e.slug,
+                        "label": e.label,
+                        "deleted_at": e.deleted_at.isoformat(),
+                    }
+                    for e in entities
+                ],
+                "fields": [
+                    {
+                        "id": f.pk,
+                        "entity": f.entity.slug,
+                        "entity_in_trash": f.entity.deleted_at is not None,
+                        "slug": f.slug,
+                        "label": f.label,
+                        "type": f.type,
+                        "deleted_at": f.deleted_at.isoformat(),
+                    }
+                    for f in fields
+                ],
+            }
+        )
+
+
+class TrashedEntityRestoreView(MetaView):
+    def post(self, request: Request, entity_id: int) -> Response:
+        slug = _body(request, ("slug",)).get("slug")
+        entity = entity_restore(entity_id=entity_id, slug=slug, user=request.user)
+        return Response(entity_detail(entity))
+
+
+class TrashedEntityView(MetaView):
+    def delete(self, request: Request, entity_id: int) -> Response:
+        """Purge: drop the table for good."""
+        entity_purge(entity_id=entity_id, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TrashedFieldRestoreView(MetaView):
+    def post(self, request: Request, field_id: int) -> Response:
+        slug = _body(request, ("slug",)).get("slug")
+        restored = field_restore(field_id=field_id, slug=slug, user=request.user)
+        return Response(field_as_dict(restored))
+
+
+class TrashedFieldView(MetaView):
+    def delete(self, request: Request, field_id: int) -> Response:
+        """Purge: drop the field's columns for good."""
+        field_purge(field_id=field_id, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+_FIELD = "entities/<str:entity>/fields/<str:field>/"
+
+urlpatterns = [
+    path("entities/", EntityListView.as_view(), name="meta-entity-list"),
+    path("entities/<str:entity>/", EntityDetailView.as_view(), name="meta-entity-detail"),
+    path("entities/<str:entity>/fields/", FieldListView.as_view(), name="meta-field-list"),
+    path(_FIELD, FieldDetailView.as_view(), name="meta-field-detail"),
+    path(
+        _FIELD + "conversion-preview/",
+        ConversionPreviewView.as_view(),
+        name="meta-field-conversion-preview",
+    ),
+    path(
+        _FIELD + "archived-columns/",
+        ArchivedColumnListView.as_view(),
+        name="meta-field-archived-columns",
+    ),
+    path(
+        _FIELD + "archived-columns/<int:archived_id>/restore/",
+        ArchivedColumnRestoreView.as_view(),
+        name="meta-field-archived-column-restore",
+    ),
+    path("trash/", TrashView.as_view(), name="meta-trash"),
+    path("trash/entities/<int:entity_id>/", TrashedEntityView.as_view(), name="meta-trash-entity"),
+    path(
+        "trash/entities/<int:entity_id>/restore/",
+        TrashedEntityRestoreView.as_view(),
+        name="meta-trash-entity-restore",
+    ),
+    path("trash/fields/<int:field_id>/", TrashedFieldView.as_view(), name="meta-trash-field"),
+    path(
+        "trash/fields/<int:field_id>/restore/",
+        TrashedFieldRestoreView.as_view(),
+        name="meta-trash-field-restore",
+    ),
+]
