@@ -67,13 +67,11 @@ def attach_links(registry: SchemaRegistry, fields: list[Field], objs: list[model
 def with_relations(
     registry: SchemaRegistry, schema: EntitySchema, queryset: models.QuerySet
 ) -> RecordQuerySet:
-    """Load links and users in the same query, multi-links and lines in one query each."""
+    """Multi-links and lines in one query each. Links and users need no join: their values
+    are the ids in the record's own row (``?expand=`` loads targets on its own)."""
     queryset = RecordQuerySet(
         model=queryset.model, query=queryset.query.chain(), using=queryset._db
     )
-    joined = [f.attname for f in schema.fields if f.type in ("link", "user")]
-    if joined:
-        queryset = queryset.select_related(*joined)
     queryset._cf_registry = registry
     queryset._cf_links = [f for f in schema.fields if f.type == "multi_link"]
     prefetches: list[Prefetch] = []

@@ -245,7 +245,9 @@ def unique_constraint(entity: Entity, f: Field) -> models.UniqueConstraint:
 
 
 def field_index(entity: Entity, f: Field) -> models.Index:
-    return models.Index(fields=[f.attname], name=f"cf_e{entity.pk}_f{f.pk}r{f.column_rev}_i")
+    """(field, id): lists sort on a field with the id as tie-break, so the index alone gives
+    a page in order."""
+    return models.Index(fields=[f.attname, "id"], name=f"cf_e{entity.pk}_f{f.pk}r{f.column_rev}_i")
 
 
 # -- the per-process cache ---------------------------------------------------------------------
