@@ -497,10 +497,32 @@ def _write_values(
                         + [pk]
                     )
                 if params:
-                    with connection.cursor() as cursor:
-                        cursor.executemany(sql, params)
+                    _update_batch(sql, targets, table, pk_column, params)
     except IntegrityError:
         raise _not_unique(f) from None
+
+
+def _update_batch(
+    sql: str, targets: list[models.Field], table: str, pk_column: str, params: list[list[Any]]
+) -> None:
+    """One set-based UPDATE per batch on PostgreSQL (ids and values as arrays); row by row
+    elsewhere. The array's type is the column's own SQL type, from the Django field."""
+    with connection.cursor() as cursor:
+        if (
+            connection.vendor == "postgresql"
+            and len(targets) == 1
+            and targets[0].get_internal_type() != "JSONField"
+        ):
+            column = connection.ops.quote_name(targets[0].column)
+            sql_type = targets[0].db_type(connection)
+            cursor.execute(
+                f"UPDATE {table} SET {column} = v.val "  # noqa: S608  (ids and Django types only)
+                f"FROM unnest(%s::bigint[], %s::{sql_type}[]) AS v(id, val) "
+                f"WHERE {table}.{pk_column} = v.id",
+                [[row[1] for row in params], [row[0] for row in params]],
+            )
+        else:
+            cursor.executemany(sql, params)
 
 
 # -- small helpers -----------------------------------------------------------------------------
