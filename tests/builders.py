@@ -62,3 +62,20 @@ def build_shop_schema(user=None):
         user=user,
     )
     return get_registry()
+
+
+def build_shop_with_tags(user=None):
+    """The shop schema plus tags (multi_link on client) and a technician (user on order)."""
+    build_shop_schema(user)
+    entity_create(slug="tag", label="Tag", user=user)
+    field_create(entity="tag", slug="name", label="Name", type="text", user=user)
+    field_create(
+        entity="client",
+        slug="tags",
+        label="Tags",
+        type="multi_link",
+        options={"target": "tag", "on_delete": "set_null"},
+        user=user,
+    )
+    field_create(entity="order", slug="technician", label="Technician", type="user", user=user)
+    return get_registry()

@@ -26,7 +26,7 @@ from cardfile.metamodel.records import (
 )
 from cardfile.metamodel.schema.dynamic import get_registry
 from cardfile.metamodel.schema.services import entity_create, field_create
-from tests.builders import build_shop_schema
+from tests.builders import build_shop_with_tags
 
 pytestmark = [pytest.mark.embedded]
 
@@ -37,19 +37,7 @@ PHONE_E164 = "+49301234567"
 @pytest.fixture
 def shop(schema_db, owner):
     """The shop schema plus tags (multi_link on client) and a technician (user on order)."""
-    build_shop_schema(owner)
-    entity_create(slug="tag", label="Tag", user=owner)
-    field_create(entity="tag", slug="name", label="Name", type="text", user=owner)
-    field_create(
-        entity="client",
-        slug="tags",
-        label="Tags",
-        type="multi_link",
-        options={"target": "tag", "on_delete": "set_null"},
-        user=owner,
-    )
-    field_create(entity="order", slug="technician", label="Technician", type="user", user=owner)
-    return get_registry()
+    return build_shop_with_tags(owner)
 
 
 def _client(name="Ivan", **extra):

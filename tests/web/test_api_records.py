@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from cardfile.metamodel.schema.services import entity_create, field_create
-from tests.builders import build_shop_schema
+from tests.builders import build_shop_with_tags
 
 pytestmark = [pytest.mark.embedded]
 
@@ -17,18 +16,7 @@ PHONE_E164 = "+49301234567"
 @pytest.fixture
 def shop(schema_db, owner):
     """The shop schema plus tags (multi_link on client) and a technician (user on order)."""
-    build_shop_schema(owner)
-    entity_create(slug="tag", label="Tag", user=owner)
-    field_create(entity="tag", slug="name", label="Name", type="text", user=owner)
-    field_create(
-        entity="client",
-        slug="tags",
-        label="Tags",
-        type="multi_link",
-        options={"target": "tag", "on_delete": "set_null"},
-        user=owner,
-    )
-    field_create(entity="order", slug="technician", label="Technician", type="user", user=owner)
+    build_shop_with_tags(owner)
 
 
 @pytest.fixture
