@@ -1,0 +1,75 @@
+"""Text functions: CONCAT, LEFT, RIGHT, MID, LEN, UPPER, LOWER, TRIM, SUBSTITUTE, CONTAINS, TEXT.
+
+Every argument that is not a number is read as text (`to_text`; blank is ""). Positions are
+1-based like spreadsheets. CONTAINS ignores case.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from cardfile.formula_engine import types as t
+from cardfile.formula_engine.functions.registry import NUMBER, TEXT, fixed, register
+from cardfile.formula_engine.semantics import to_text
+
+
+def _count(value) -> int:
+    return max(0, int(value if value is not None else 0))
+
+
+@register("CONCAT", (1, None), fixed(t.TEXT))
+def concat(ctx, *values):
+    return "".join(to_text(value) for value in values)
+
+
+@register("LEFT", (1, 2), fixed(t.TEXT, TEXT, NUMBER))
+def left(ctx, value, count=Decimal(1)):
+    return to_text(value)[: _count(count)]
+
+
+@register("RIGHT", (1, 2), fixed(t.TEXT, TEXT, NUMBER))
+def right(ctx, value, count=Decimal(1)):
+    count = _count(count)
+    return to_text(value)[-count:] if count else ""
+
+
+@register("MID", (3, 3), fixed(t.TEXT, TEXT, NUMBER, NUMBER))
+def mid(ctx, value, start, count):
+    begin = max(1, int(start or 1)) - 1
+    return to_text(value)[begin : begin + _count(count)]
+
+
+@register("LEN", (1, 1), fixed(t.INTEGER, TEXT))
+def len_(ctx, value):
+    return Decimal(len(to_text(value)))
+
+
+@register("UPPER", (1, 1), fixed(t.TEXT, TEXT))
+def upper(ctx, value):
+    return to_text(value).upper()
+
+
+@register("LOWER", (1, 1), fixed(t.TEXT, TEXT))
+def lower(ctx, value):
+    return to_text(value).lower()
+
+
+@register("TRIM", (1, 1), fixed(t.TEXT, TEXT))
+def trim(ctx, value):
+    return " ".join(to_text(value).split())
+
+
+@register("SUBSTITUTE", (3, 3), fixed(t.TEXT, TEXT, TEXT, TEXT))
+def substitute(ctx, value, old, new):
+    old = to_text(old)
+    return to_text(value).replace(old, to_text(new)) if old else to_text(value)
+
+
+@register("CONTAINS", (2, 2), fixed(t.BOOLEAN, TEXT, TEXT))
+def contains(ctx, value, part):
+    return to_text(part).casefold() in to_text(value).casefold()
+
+
+@register("TEXT", (1, 1), fixed(t.TEXT, TEXT))
+def text(ctx, value):
+    return to_text(value)
