@@ -10,6 +10,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from cardfile.metamodel.records import record_create
+from cardfile.metamodel.schema.services import entity_create, field_create
 from tests.builders import build_shop_schema
 
 META = "/api/v1/meta"
@@ -431,3 +432,27 @@ def test_schema_change_is_seen_by_the_next_request_of_another_worker(owner):
         for worker in (first, second):
             worker.inbox.put(None)
             worker.join(timeout=30)
+
+
+def test_an_entity_with_many_links_reads_in_a_fixed_number_of_queries(
+    schema_db, owner, django_assert_max_num_queries
+):
+    # given an entity with five link fields (their targets are shown by slug)
+    entity_create(slug="client", label="Client")
+    entity_create(slug="order", label="Order")
+    for n in range(5):
+        field_create(
+            entity="order",
+            slug=f"link_{n}",
+            label=f"Link {n}",
+            type="link",
+            options={"target": "client"},
+        )
+    api = APIClient()
+    api.force_authenticate(owner)
+    api.get("/api/v1/meta/entities/order/")  # builds the schema registry once
+
+    # then the target slugs come from the schema in memory, not a query per link
+    with django_assert_max_num_queries(4):
+        response = api.get("/api/v1/meta/entities/order/")
+    assert [f["options"]["target"] for f in response.json()["fields"]] == ["client"] * 5

@@ -21,7 +21,7 @@ from cardfile.core.services import audit_log_record
 from cardfile.metamodel.models import SLUG_MAX_LENGTH, Entity, Field, slug_validator
 
 from . import sync
-from .dynamic import SYSTEM_FIELDS
+from .dynamic import SYSTEM_FIELDS, get_registry
 from .sync import SchemaChangeError, schema_atomic
 
 # Names the record API uses for itself (`?sort=`, `?where=`...), so no field may take them.
@@ -93,13 +93,20 @@ def field_get(entity: Entity, slug: str) -> Field:
     return found
 
 
+def _entity_slug(entity_id: int) -> str | None:
+    """A live entity's slug from the schema in memory; a query only for one in the trash."""
+    try:
+        return get_registry().entity_by_id(entity_id).slug
+    except NotFound:
+        return Entity.objects.filter(pk=entity_id).values_list("slug", flat=True).first()
+
+
 def field_public_options(f: Field) -> dict[str, Any]:
     """Options as the API shows them: the target entity by slug, not by id."""
     options = dict(f.options or {})
     if "target_id" in options:
-        target = Entity.objects.filter(pk=options["target_id"]).values_list("slug", flat=True)
         options = {
-            "target": target.first(),
+            "target": _entity_slug(options["target_id"]),
             **{k: v for k, v in options.items() if k != "target_id"},
         }
     return options

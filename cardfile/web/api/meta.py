@@ -25,6 +25,12 @@ from cardfile.metamodel.schema.conversion import (
     conversion_preview,
     field_archived_columns,
 )
+from cardfile.metamodel.schema.selectors import (
+    entity_fields,
+    entity_list,
+    trash_entities,
+    trash_fields,
+)
 from cardfile.metamodel.schema.services import (
     SchemaValidationError,
     entity_as_dict,
@@ -126,12 +132,8 @@ def _type_name(types: tuple[type, ...]) -> str:
     return _(" or ").join(str(names[t]) for t in types)
 
 
-def _live_fields(entity: Entity) -> list[Field]:
-    return list(entity.fields.filter(deleted_at__isnull=True).order_by("position", "id"))
-
-
 def entity_detail(entity: Entity) -> dict[str, Any]:
-    return {**entity_as_dict(entity), "fields": [field_as_dict(f) for f in _live_fields(entity)]}
+    return {**entity_as_dict(entity), "fields": [field_as_dict(f) for f in entity_fields(entity)]}
 
 
 def archived_as_dict(archived: ArchivedColumn) -> dict[str, Any]:
@@ -151,8 +153,7 @@ def archived_as_dict(archived: ArchivedColumn) -> dict[str, Any]:
 
 class EntityListView(MetaView):
     def get(self, request: Request) -> Response:
-        entities = Entity.objects.filter(deleted_at__isnull=True).select_related("title_field")
-        return Response([entity_as_dict(e) for e in entities.order_by("position", "id")])
+        return Response([entity_as_dict(e) for e in entity_list()])
 
     def post(self, request: Request) -> Response:
         data = _body(request, ENTITY_CREATE_KEYS)
@@ -184,7 +185,7 @@ class EntityDetailView(MetaView):
 
 class FieldListView(MetaView):
     def get(self, request: Request, entity: str) -> Response:
-        return Response([field_as_dict(f) for f in _live_fields(entity_get(entity))])
+        return Response([field_as_dict(f) for f in entity_fields(entity_get(entity))])
 
     def post(self, request: Request, entity: str) -> Response:
         data = _body(request, FIELD_KEYS)
@@ -240,7 +241,7 @@ class ArchivedColumnListView(MetaView):
 class ArchivedColumnRestoreView(MetaView):
     def post(self, request: Request, entity: str, field: str, archived_id: int) -> Response:
         f = field_get(entity_get(entity), field)
-        if not ArchivedColumn.objects.filter(pk=archived_id, field=f).exists():
+        if all(a.pk != archived_id for a in field_archived_columns(f)):
             raise NotFound(
                 _("%(field)s has no archived column %(id)s.")
                 % {"field": f"{entity}.{field}", "id": archived_id},
@@ -257,12 +258,7 @@ class TrashView(MetaView):
     """Trashed entities and fields by id: a slug may have been taken again since."""
 
     def get(self, request: Request) -> Response:
-        entities = Entity.objects.filter(deleted_at__isnull=False).order_by("-deleted_at", "-id")
-        fields = (
-            Field.objects.filter(deleted_at__isnull=False)
-            .select_related("entity")
-            .order_by("-deleted_at", "-id")
-        )
+        entities, fields = trash_entities(), trash_fields()
         return Response(
             {
                 "entities": [
