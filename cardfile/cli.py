@@ -1,4 +1,4 @@
-"""The `cardfile` command: the embedded demo, the web server, and any Django command."""
+"""The `cardfile` command: the embedded demo, the web server, the worker, any Django command."""
 
 from __future__ import annotations
 
@@ -81,6 +81,22 @@ def _parser() -> argparse.ArgumentParser:
     _add_bench_arguments(bench)
     bench.set_defaults(handler=_bench)
 
+    worker = commands.add_parser(
+        "worker",
+        help=_("run a Celery worker with beat for background jobs (needs REDIS_URL)"),
+        description=_(
+            "Run a Celery worker, with the beat scheduler in the same process, that runs "
+            "Cardfile's background jobs. It needs Redis: set REDIS_URL."
+        ),
+    )
+    worker.add_argument(
+        "--concurrency",
+        type=int,
+        help=_("worker processes (default: one per CPU)"),
+    )
+    worker.add_argument("--loglevel", default="INFO", help=_("log level (default: %(default)s)"))
+    worker.set_defaults(handler=_worker)
+
     commands.add_parser(
         "manage",
         help=_("run a Django management command, e.g. `cardfile manage migrate`"),
@@ -152,6 +168,37 @@ def _manage(args: list[str]) -> int:
 
     execute_from_command_line(["cardfile manage", *args])
     return 0
+
+
+def _worker(options: argparse.Namespace) -> int:
+    if not os.environ.get("REDIS_URL"):
+        print(
+            _(
+                "cardfile worker needs Redis: set REDIS_URL, e.g. redis://127.0.0.1:6379/0. "
+                "Without it (the embedded default) jobs run inside the web process and no "
+                "worker is needed."
+            ),
+            file=sys.stderr,
+        )
+        return 2
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "--app",
+        "cardfile.core.celery",
+        "worker",
+        "--beat",
+        "--loglevel",
+        options.loglevel,
+    ]
+    if options.concurrency:
+        command += ["--concurrency", str(options.concurrency)]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Replace this process, so a supervisor's signals (warm shutdown on TERM) reach Celery.
+    os.execv(sys.executable, command)  # noqa: S606 - fixed argv, no shell
+    return 0  # pragma: no cover - execv does not return
 
 
 def _demo(options: argparse.Namespace) -> int:

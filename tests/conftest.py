@@ -72,3 +72,9 @@ def owner(schema_db):
 @pytest.fixture
 def clerk(schema_db):
     return get_user_model().objects.create_user(username="clerk", password="s3cret-pass!")
+
+
+@pytest.fixture(autouse=True)
+def _jobs_run_eagerly(settings):
+    """Jobs run inline when their transaction commits: `make test` starts no Celery worker."""
+    settings.CARDFILE_TASK_MODE = "eager"

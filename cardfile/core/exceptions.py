@@ -27,3 +27,19 @@ class CardfileError(Exception):
 
 class NotFound(CardfileError):
     code = "not_found"
+
+
+class JobError(CardfileError):
+    """A job could not be started or run as asked (an unknown kind, a handler misused)."""
+
+    code = "job_error"
+
+
+class JobCancelled(CardfileError):
+    """The job was cancelled (or taken over by another attempt): the handler must stop.
+
+    Raised by a handler's ``report`` callable, or by the handler itself after
+    ``job_cancelled``; ``job_run`` catches it and leaves the row as the canceller left it.
+    """
+
+    code = "job_cancelled"

@@ -62,3 +62,61 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.object_repr}"
+
+
+class Job(models.Model):
+    """Long-running work (a recompute, an import, an export) as a row the UI shows as progress.
+
+    `cardfile.core.jobs` creates, claims and finishes these rows; nothing else writes them.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+        CANCELLED = "cancelled", _("cancelled")
+
+    kind = models.CharField(_("kind"), max_length=64)
+    title = models.CharField(_("title"), max_length=300)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.QUEUED
+    )
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    progress_done = models.BigIntegerField(_("done"), default=0)
+    progress_total = models.BigIntegerField(_("total"), default=0)
+    message = models.TextField(_("message"), blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="jobs",
+        verbose_name=_("started by"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # Written on every claim and progress report; a running job whose heartbeat is older than
+    # CARDFILE_JOB_STALE_SECONDS lost its worker and may be claimed again.
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+
+    class Meta:
+        verbose_name = _("job")
+        verbose_name_plural = _("jobs")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.title} ({self.status})"
+
+    @property
+    def progress_percent(self) -> int:
+        """Whole percent done, 0 to 100; a finished job is at 100 whatever it last reported."""
+        if self.status == self.Status.DONE:
+            return 100
+        if self.progress_total <= 0:
+            return 0
+        done = min(max(self.progress_done, 0), self.progress_total)
+        return done * 100 // self.progress_total

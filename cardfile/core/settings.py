@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
 
@@ -121,6 +122,31 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# How jobs (cardfile.core.jobs) run: "celery" sends a task to the workers (`cardfile worker`),
+# "thread" runs it in a background thread of this process (the embedded default), "eager" runs
+# it inline when the starting transaction commits (tests).
+TASK_MODES = ("celery", "thread", "eager")
+CARDFILE_TASK_MODE = os.environ.get("CARDFILE_TASK_MODE") or ("celery" if REDIS_URL else "thread")
+if CARDFILE_TASK_MODE not in TASK_MODES:
+    raise ImproperlyConfigured(
+        f"CARDFILE_TASK_MODE is {CARDFILE_TASK_MODE!r}; expected one of {', '.join(TASK_MODES)}."
+    )
+if CARDFILE_TASK_MODE == "celery" and not REDIS_URL:
+    raise ImproperlyConfigured("CARDFILE_TASK_MODE=celery needs REDIS_URL (the Celery broker).")
+# A running job that has not reported progress for this long lost its worker: it may be claimed
+# again (at most cardfile.core.jobs.MAX_ATTEMPTS runs in all). Handlers report more often.
+CARDFILE_JOB_STALE_SECONDS = int(os.environ.get("CARDFILE_JOB_STALE_SECONDS", "600"))
+
+# Celery (cardfile/core/celery.py reads the CELERY_ names). A task is acknowledged only after it
+# ran, and a worker takes one at a time, so a lost worker's job goes back to the queue.
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -7,5 +7,6 @@ urlpatterns = [
     path("api/v1/auth/token/", obtain_auth_token, name="api-token"),
     path("api/v1/meta/", include("cardfile.web.api.meta")),
     path("api/v1/records/", include("cardfile.web.api.records")),
+    path("api/v1/jobs/", include("cardfile.web.api.jobs")),
     path("api/", include("cardfile.web.api.openapi")),
 ]

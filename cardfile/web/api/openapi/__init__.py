@@ -27,14 +27,19 @@ from rest_framework.views import APIView
 from cardfile.metamodel.schema.dynamic import SchemaRegistry, get_registry
 
 from .fixed import _auth_paths, _fixed_components, _meta_paths
+from .jobs import _job_components, _job_paths
 from .parts import API_VERSION, OPENAPI_VERSION
 from .records import _record_components, _record_paths
 
 
 def build_document(registry: SchemaRegistry) -> dict[str, Any]:
     """The whole document for one schema version."""
-    paths: dict[str, Any] = {**_auth_paths(), **_meta_paths()}
-    tags = [{"name": "auth"}, {"name": "meta", "description": _("Entities and fields.")}]
+    paths: dict[str, Any] = {**_auth_paths(), **_meta_paths(), **_job_paths()}
+    tags = [
+        {"name": "auth"},
+        {"name": "meta", "description": _("Entities and fields.")},
+        {"name": "jobs", "description": _("Long-running work and its progress.")},
+    ]
     for schema in registry.entities():
         if schema.parent_field is not None:
             continue  # lines are read and written inside their parent
@@ -52,7 +57,11 @@ def build_document(registry: SchemaRegistry) -> dict[str, Any]:
         },
         "paths": paths,
         "components": {
-            "schemas": {**_fixed_components(), **_record_components(registry)},
+            "schemas": {
+                **_fixed_components(),
+                **_job_components(),
+                **_record_components(registry),
+            },
             "securitySchemes": {
                 "tokenAuth": {
                     "type": "apiKey",

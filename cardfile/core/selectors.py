@@ -1,0 +1,30 @@
+"""Reads of the core package: the jobs a user may see."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from .exceptions import NotFound
+from .models import Job
+
+MAX_ID = 2**63 - 1
+
+
+def job_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Job]:
+    """The user's jobs (staff see everyone's), newest first."""
+    jobs = Job.objects.order_by("-created_at", "-id")
+    if getattr(user, "is_staff", False):
+        return jobs
+    if not user.is_authenticated:
+        return jobs.none()
+    return jobs.filter(created_by=user)
+
+
+def job_get(*, user: AbstractBaseUser | AnonymousUser, job_id: int) -> Job:
+    """One job the user may see, or NotFound (also for someone else's)."""
+    job = job_list(user=user).filter(pk=job_id).first() if 0 < job_id <= MAX_ID else None
+    if job is None:
+        raise NotFound(_("There is no job #%(id)s.") % {"id": job_id})
+    return job
