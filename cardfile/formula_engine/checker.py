@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from difflib import get_close_matches
 
 from django.utils.translation import gettext as _
@@ -21,12 +22,19 @@ _NUMBERISH = t.PLAIN_NUMBERS | {K.BLANK}
 
 @dataclass(frozen=True)
 class CheckedFormula:
-    """A parsed and type-checked formula; ``dependencies`` are the field paths it reads."""
+    """A parsed and type-checked formula; ``dependencies`` are the field paths it reads.
+
+    ``node_types`` maps ``id(node)`` of every node of ``ast`` to its checked `Arg` (type and
+    whether it ranges over rows): the SQL compiler chooses its SQL by them."""
 
     source: str
     ast: ast.Expression
     type: t.FormulaType
     dependencies: frozenset[tuple[str, ...]]
+    node_types: Mapping[int, Arg] = field(default_factory=dict, compare=False, repr=False)
+
+    def arg(self, node: ast.Expression) -> Arg:
+        return self.node_types[id(node)]
 
 
 def check(text: str, schema: t.SchemaView) -> CheckedFormula:
@@ -43,7 +51,9 @@ def check(text: str, schema: t.SchemaView) -> CheckedFormula:
             )
     except FormulaError as error:
         raise error.with_source(text) from None
-    return CheckedFormula(text, tree, result.type, frozenset(checker.dependencies))
+    return CheckedFormula(
+        text, tree, result.type, frozenset(checker.dependencies), checker.node_types
+    )
 
 
 def _mismatch(op: str, left: Arg, right: Arg) -> FormulaTypeError:
@@ -118,8 +128,14 @@ class _Checker:
     def __init__(self, schema: t.SchemaView) -> None:
         self.schema = schema
         self.dependencies: set[tuple[str, ...]] = set()
+        self.node_types: dict[int, Arg] = {}
 
     def visit(self, node: ast.Expression) -> Arg:
+        result = self._visit(node)
+        self.node_types[id(node)] = result
+        return result
+
+    def _visit(self, node: ast.Expression) -> Arg:
         match node:
             case ast.NumberLiteral(value=value):
                 kind = t.INTEGER if value == value.to_integral_value() else t.DECIMAL
@@ -157,7 +173,16 @@ class _Checker:
         if node.op == "&":
             return Arg(t.TEXT, many, node)
         if node.op in ("=", "<>", "<", "<=", ">", ">="):
-            unify([left, right])
+            try:
+                unify([left, right])
+            except FormulaTypeError as error:
+                raise FormulaTypeError(
+                    _("Cannot compare {left} with {right}.").format(
+                        left=left.type, right=right.type
+                    ),
+                    span=error.span,
+                    expected=error.expected,
+                ) from None
             return Arg(t.BOOLEAN, many, node)
         return Arg(_arithmetic(node.op, left, right), many, node)
 
@@ -196,7 +221,12 @@ class _Checker:
         return Arg(result, many, node)
 
     def field(self, node: ast.FieldRef) -> Arg:
-        info = self.schema.resolve_field(node.path)
+        try:
+            info = self.schema.resolve_field(node.path)
+        except FormulaError as error:  # a field formulas cannot read (an image, say)
+            if error.span is None:
+                error.span = node.span
+            raise
         if info is None:
             depth = 1
             while depth < len(node.path) and self.schema.resolve_field(node.path[:depth]):

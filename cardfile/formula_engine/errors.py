@@ -59,6 +59,20 @@ class FormulaError(CardfileError):
     def context(self) -> str:
         return self.caret()
 
+    def as_dict(self) -> dict[str, object]:
+        """The error for an API client: where, what was expected, and the caret picture."""
+        span = self.span
+        return {
+            "code": self.code,
+            "message": self.message,
+            "position": None
+            if span is None
+            else {"start": span.start, "end": span.end, "line": span.line, "column": span.column},
+            "caret": self.caret(),
+            "expected": list(self.expected),
+            "suggestions": list(self.suggestions),
+        }
+
 
 class FormulaSyntaxError(FormulaError):
     code = "formula_syntax"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -21,13 +21,17 @@ from cardfile.formula_engine.errors import (
 from cardfile.formula_engine.functions import REGISTRY
 from cardfile.formula_engine.parser import parse
 from cardfile.formula_engine.semantics import (
+    Money,
     arithmetic,
+    combine,
     compare,
+    kind_of,
     negate,
     normalize,
     to_text,
     truthy,
 )
+from cardfile.formula_engine.types import Kind
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,8 @@ class RecordContext:
     user_id: Any = None
     branch_id: Any = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # The installation's time zone: where TODAY() and the calendar parts of datetimes are seen.
+    tz: tzinfo = UTC
 
     def value(self, path: tuple[str, ...]) -> Any:
         for key in (path, ".".join(path)):
@@ -58,17 +64,28 @@ def evaluate(formula: CheckedFormula | ast.Expression | str, context: RecordCont
         source, tree = formula, parse(formula)
     else:
         tree = formula
+    types = formula.node_types if isinstance(formula, CheckedFormula) else {}
     try:
-        return _Evaluator(context).eval(tree, None)
+        result = _Evaluator(context, types).eval(tree, None)
     except FormulaError as error:
         if source is not None:
             error.with_source(source)
         raise
+    money = isinstance(formula, CheckedFormula) and formula.type.kind is Kind.MONEY
+    if money and isinstance(result, Decimal):  # SUM of no lines is 0 in the money's currency
+        return Money(result, formula.type.currency)
+    return result
 
 
 class _Evaluator:
-    def __init__(self, context: RecordContext) -> None:
+    def __init__(self, context: RecordContext, types: Mapping[int, Any]) -> None:
         self.context = context
+        self.types = types
+
+    def kind(self, node: ast.Expression, value: Any) -> str:
+        """A node's checked kind when known, else the kind of its value."""
+        arg = self.types.get(id(node))
+        return arg.type.kind.value if arg is not None else kind_of(value)
 
     def eval(self, node: ast.Expression, row: int | None) -> Any:
         try:
@@ -126,10 +143,12 @@ class _Evaluator:
             return truthy(left) or truthy(self.eval(node.right, row))
         right = self.eval(node.right, row)
         if node.op == "&":
-            return to_text(left) + to_text(right)
+            return to_text(left, self.context.tz) + to_text(right, self.context.tz)
         if node.op in ("=", "<>", "<", "<=", ">", ">="):
             return compare(node.op, left, right)
-        return arithmetic(node.op, left, right)
+        return combine(
+            node.op, left, right, self.kind(node.left, left), self.kind(node.right, right)
+        )
 
     def call(self, node: ast.Call, row: int | None) -> Any:
         function = REGISTRY.get(node.name)
@@ -146,7 +165,11 @@ class _Evaluator:
             args = [self.expand(arg, row) for arg in node.args]
         else:
             args = [self.eval(arg, row) for arg in node.args]
-        return function.python(self.context, *args)
+        result = function.python(self.context, *args)
+        arg = self.types.get(id(node))
+        if arg is not None and arg.type.kind is Kind.MONEY and isinstance(result, Decimal):
+            return Money(result, arg.type.currency)  # SUM of no lines: 0 in the money's currency
+        return result
 
     def expand(self, node: ast.Expression, row: int | None) -> Any:
         """An aggregate's argument: the list of per-row values if it ranges over child rows."""

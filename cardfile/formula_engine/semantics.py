@@ -6,11 +6,24 @@ percent is its fraction, ``15%`` is ``Decimal("0.15")``), money is `Money`, text
 and users their id, and blank is ``None``.
 
 Decimal arithmetic runs in `DECIMAL_CONTEXT` (34 significant digits, the precision of IEEE
-decimal128), so ``0.1 + 0.2 = 0.3`` exactly and ``1/3`` keeps 34 digits.
+decimal128), so ``0.1 + 0.2 = 0.3`` exactly. ``+ - *`` are exact. The results of operations
+that are not (``/``, ``^``, POWER, SQRT and AVG, which divides) are rounded half away from zero
+to `INEXACT_PLACES` (10) decimal places, so ``1/3 = 0.3333333333`` in both back ends: the SQL
+back ends compute these with fewer digits than 34 and must agree with Python to the last one.
+``^`` and POWER are blank when the result would reach 10^100 (`POWER_LIMIT`).
 
 Rounding: ROUND rounds half away from zero like Excel (``ROUND(2.5) = 3``, ``ROUND(-2.5) = -3``);
 ROUNDUP rounds away from zero, ROUNDDOWN toward zero; FLOOR and CEILING go to the multiple of
 the step below / above (toward -inf / +inf). Negative digits round left of the point.
+
+Text of values (``&``, CONCAT, TEXT, text functions): a number without trailing zeros and
+without exponent (``2.50`` is ``2.5``, ``500`` is ``500``); money with its currency's decimals
+and code (``12.50 EUR``); TRUE / FALSE; a date ``YYYY-MM-DD``; a datetime
+``YYYY-MM-DD HH:MM:SS`` in the installation's time zone (`RecordContext.tz`); a duration as
+hours, minutes and seconds ``26:05:00`` (whole seconds, rounded down); blank is ``""``.
+
+Time zone: YEAR, MONTH, DAY, WEEKDAY, DATEDIF, EOMONTH, TODAY and DATEADD by months or years see
+a datetime in the installation's time zone, as its owner does.
 
 Blank (spreadsheet semantics):
 
@@ -24,30 +37,54 @@ comparison             blank equals blank, 0, "" and FALSE (``blank = 0`` is TRU
                        ``blank < 1`` is TRUE); against a date, datetime, duration,
                        link or user only ``=``/``<>`` to blank hold, ordering is FALSE
 conditions             blank is FALSE (IF, AND, OR, NOT, SUMIF conditions)
-dates                  ``date + blank = date``; ``blank + date = date``
+dates                  ``date + blank = date``; ``blank + date = date``; ``duration * blank``
+                       is a zero duration and ``duration / blank`` is blank
 functions              text functions read blank as ""; numeric ones as 0; aggregates
                        skip blanks (COUNT counts non-blank values; AVG of nothing is blank)
 =====================  ===============================================================
 
 ``""`` is not blank (ISBLANK("") is FALSE) but compares equal to it. Text comparisons ignore
-case, as in spreadsheets. Money keeps its currency through ``+ -`` and through ``* /`` by a
-number; adding or comparing two different currencies is a `FormulaTypeError`; a plain number
-added to money is taken in that money's currency.
+case, as in spreadsheets (both sides lower-cased, then compared by code point). Money keeps its
+currency through ``+ -`` and through ``* /`` by a number; adding or comparing two different
+currencies is a `FormulaTypeError`; a plain number added to money is taken in that money's
+currency.
 """
 
 from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from decimal import Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from decimal import (
+    ROUND_HALF_UP,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
 from typing import Any
 
+from babel.numbers import get_currency_precision
 from django.utils.translation import gettext as _
 
 from cardfile.formula_engine.errors import FormulaTypeError
 
 DECIMAL_CONTEXT = Context(prec=34)
+INEXACT_PLACES = 10
+POWER_LIMIT = 100  # results of ^ reaching 10^100 are blank
+_INEXACT_QUANTUM = Decimal(1).scaleb(-INEXACT_PLACES)
+
+
+def settle(value: Decimal | None) -> Decimal | None:
+    """Round an inexact result to `INEXACT_PLACES` decimals, half away from zero."""
+    if value is None or not value.is_finite():
+        return None
+    if value.adjusted() >= DECIMAL_CONTEXT.prec - INEXACT_PLACES:
+        return value  # too large to carry ten decimals in 34 digits; kept as computed
+    with localcontext(DECIMAL_CONTEXT):
+        return value.quantize(_INEXACT_QUANTUM, rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
@@ -110,11 +147,54 @@ def _dates(op: str, left: Any, right: Any) -> Any:
         return right + timedelta(days=int(left or 0))
     if isinstance(left, timedelta) and isinstance(right, timedelta) and op in "+-":
         return _OPS[op](left, right)
-    if isinstance(left, timedelta) and isinstance(right, Decimal) and op in "*/":
-        return None if op == "/" and not right else _OPS[op](left, float(right))
+    if isinstance(left, timedelta) and isinstance(right, Decimal | type(None)) and op in "*/":
+        if op == "/":
+            return _OPS[op](left, float(right)) if right else None
+        return left * float(right or 0)
+    if left is None and isinstance(right, timedelta) and op in "+-":
+        return right if op == "+" else -right
     raise FormulaTypeError(
         _("Cannot apply {op} to {left!r} and {right!r}.").format(op=op, left=left, right=right)
     )
+
+
+_DATES = frozenset({"date", "datetime"})
+_TEMPORAL = frozenset({"date", "datetime", "duration"})
+
+
+def kind_of(value: Any) -> str:
+    """The kind of a runtime value, as `types.Kind` names it (None is "blank")."""
+    if value is None:
+        return "blank"
+    if isinstance(value, datetime):
+        return "datetime"
+    if isinstance(value, date):
+        return "date"
+    if isinstance(value, timedelta):
+        return "duration"
+    return "number"
+
+
+def combine(op: str, left: Any, right: Any, left_kind: str, right_kind: str) -> Any:
+    """``+ - * / ^`` knowing the operands' kinds, so a blank date is told from a blank number.
+
+    Dates and datetimes: a blank date or datetime gives blank (``date + blank`` is the date,
+    ``blank_date + 1`` is blank, ``date - blank_date`` is blank); durations follow numbers
+    (blank acts as a zero duration, both blank give blank)."""
+    if left_kind not in _TEMPORAL and right_kind not in _TEMPORAL:
+        return arithmetic(op, left, right)
+    if left_kind in _DATES and (left is None or (right is None and right_kind in _DATES)):
+        return None
+    if right_kind in _DATES and right is None:
+        return None
+    if left_kind == "duration" or right_kind == "duration":
+        if left is None and right is None:
+            return None
+        if left_kind == "duration" and left is None:
+            left = timedelta(0)
+        if right_kind == "duration" and right is None:
+            right = timedelta(0)
+    return arithmetic(op, left, right)
 
 
 def arithmetic(op: str, left: Any, right: Any) -> Any:
@@ -129,8 +209,8 @@ def arithmetic(op: str, left: Any, right: Any) -> Any:
         a, b = _amount(left), _amount(right)
         if op == "^":
             return _power(a, b)
-        if op == "/" and not b:
-            return None
+        if op == "/":
+            return settle(a / b) if b else None
         return +_OPS[op](a, b)
 
 
@@ -150,16 +230,18 @@ def _money(op: str, left: Any, right: Any) -> Any:
     a, b = _amount(left), _amount(right)
     if op == "/" and not b:
         return None
-    result = +_OPS[op](a, b)
+    result = settle(a / b) if op == "/" else +_OPS[op](a, b)
     return result if both and op == "/" else Money(result, currency)
 
 
 def _power(base: Decimal, exponent: Decimal) -> Decimal | None:
+    if base and exponent * base.copy_abs().log10() >= POWER_LIMIT:
+        return None
     try:
         result = +(base**exponent)
     except (InvalidOperation, DivisionByZero, Overflow, OverflowError):
         return None
-    return result if result.is_finite() else None
+    return settle(result)
 
 
 def negate(value: Any) -> Any:
@@ -172,21 +254,52 @@ def negate(value: Any) -> Any:
     return -_amount(value)
 
 
-def to_text(value: Any) -> str:
-    """The canonical text of a value (used by ``&``, CONCAT and TEXT)."""
+def number_text(value: Decimal) -> str:
+    """A number without trailing zeros or exponent: ``2.50`` is ``2.5``; zero is ``0``."""
+    if not value:
+        return "0"
+    return format(value.normalize(DECIMAL_CONTEXT), "f")
+
+
+def money_text(value: Money) -> str:
+    """The amount with its currency's decimals, then the code: ``12.50 EUR``."""
+    places = get_currency_precision(value.currency) if value.currency else 2
+    with localcontext(DECIMAL_CONTEXT):
+        amount = value.amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    text = format(amount if amount else amount.copy_abs(), "f")  # no "-0.00"
+    return f"{text} {value.currency}" if value.currency else text
+
+
+def duration_text(value: timedelta) -> str:
+    """Hours, minutes and seconds, whole seconds rounded down: ``26:05:00``, ``-0:00:01``."""
+    seconds = value // timedelta(seconds=1)
+    sign, seconds = ("-", -seconds) if seconds < 0 else ("", seconds)
+    return f"{sign}{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def local(value: datetime, tz: tzinfo | None) -> datetime:
+    """A datetime as the installation sees it (naive values are taken as UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(tz or UTC)
+
+
+def to_text(value: Any, tz: tzinfo | None = None) -> str:
+    """The canonical text of a value (used by ``&``, CONCAT, TEXT and text functions)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return number_text(value)
     if isinstance(value, Money):
-        amount = format(value.amount, "f")
-        return f"{amount} {value.currency}" if value.currency else amount
+        return money_text(value)
     if isinstance(value, datetime):
-        return value.isoformat(sep=" ", timespec="seconds")
+        return local(value, tz).strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, date):
-        return value.isoformat()
+        return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+    if isinstance(value, timedelta):
+        return duration_text(value)
     return str(value)
 
 
@@ -239,7 +352,7 @@ def compare(op: str, left: Any, right: Any) -> bool:
     if isinstance(left, Money | Decimal) and isinstance(right, Money | Decimal):
         return _COMPARE[op](_amount(left), _amount(right))
     if isinstance(left, str) and isinstance(right, str):
-        return _COMPARE[op](left.casefold(), right.casefold())
+        return _COMPARE[op](left.lower(), right.lower())
     if type(left) is not type(right) and not (
         isinstance(left, int) and isinstance(right, int)  # ids
     ):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, localcontext
+from decimal import Decimal
 
 import pytest
 
 from cardfile.formula_engine import Money, check, evaluate
-from cardfile.formula_engine.semantics import DECIMAL_CONTEXT
 from tests.formula_engine.helpers import context
 
 pytestmark = pytest.mark.embedded
@@ -32,7 +31,7 @@ def lines():
         ("SUM(lines.amount * lines.qty)", Money(Decimal("25.40"), EUR)),
         ("COUNT(lines.amount)", Decimal(2)),
         ("COUNT(lines.kind)", Decimal(3)),
-        ("AVG(lines.qty)", Decimal("2.333333333333333333333333333333333")),
+        ("AVG(lines.qty)", Decimal("2.3333333333")),  # inexact: ten places
         ("AVG(lines.amount)", Money(Decimal("7.65"), EUR)),
         ("MIN(lines.qty)", Decimal(1)),
         ("MAX(lines.amount)", Money(Decimal("10.10"), EUR)),
@@ -64,6 +63,4 @@ def test_checked_aggregate_evaluates(schema):
     checked = check('SUMIF(lines.amount, lines.kind = "part") / SUM(lines.amount)', schema)
 
     assert checked.dependencies == {("lines", "amount"), ("lines", "kind")}
-    with localcontext(DECIMAL_CONTEXT):
-        expected = Decimal("10.10") / Decimal("15.30")
-    assert evaluate(checked, lines()) == expected
+    assert evaluate(checked, lines()) == Decimal("0.6601307190")  # 10.10 / 15.30, ten places

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from cardfile.formula_engine import FormulaTypeError, Money, check, evaluate
+from cardfile.formula_engine import FormulaTypeError, Money, RecordContext, check, evaluate
 from cardfile.formula_engine.functions import REGISTRY
 from tests.formula_engine.helpers import context
 
@@ -76,7 +78,9 @@ D = Decimal
         ('SUBSTITUTE("abc", "", "x")', "abc"),
         ('CONTAINS("iPhone Screen", "phone")', True),
         ('CONTAINS("iPhone", "android")', False),
-        ("TEXT(1.50)", "1.50"),
+        ("TEXT(1.50)", "1.5"),
+        ("TEXT(500)", "500"),
+        ("TEXT(-0.0)", "0"),
         ("TEXT(TRUE)", "TRUE"),
         ("TEXT(b)", ""),
         ("ME()", 7),
@@ -100,7 +104,20 @@ def test_text_of_dates_and_money():
     record = context(price=Money(D("2.50"), "EUR"))
     assert evaluate("TEXT(price)", record) == "2.50 EUR"
     assert evaluate("TEXT(DATE(2024, 2, 9))", record) == "2024-02-09"
-    assert evaluate("TEXT(NOW())", record) == "2024-01-31 10:30:00+00:00"
+    assert evaluate("TEXT(NOW())", record) == "2024-01-31 10:30:00"
+    assert evaluate("TEXT(price * 1.001)", record) == "2.50 EUR"  # the currency's decimals
+    assert evaluate("TEXT(labour)", context(labour=timedelta(days=1, minutes=5))) == "24:05:00"
+    assert evaluate("TEXT(-labour)", context(labour=timedelta(microseconds=1))) == "-0:00:01"
+
+
+def test_datetimes_are_seen_in_the_installation_time_zone():
+    # 23:30 UTC on 31 January is already 1 February in Moscow (UTC+3)
+    moment = datetime(2024, 1, 31, 23, 30, tzinfo=UTC)
+    record = RecordContext({"created": moment}, now=moment, tz=ZoneInfo("Europe/Moscow"))
+    assert evaluate("TEXT(created)", record) == "2024-02-01 02:30:00"
+    assert evaluate("DAY(created)", record) == D(1)
+    assert evaluate("MONTH(created)", record) == D(2)
+    assert evaluate("TODAY()", record) == date(2024, 2, 1)
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,8 @@ WEEKDAY is ISO: 1 = Monday ... 7 = Sunday. DATEADD and EOMONTH clamp to the mont
 negative when the end comes first; a month is whole once the day of month is reached
 (31 January to 29 February is 0 months, as in spreadsheets). Units are "days", "months" or
 "years" (case-insensitive).
-An impossible DATE(2024, 2, 30) is blank.
+An impossible DATE(2024, 2, 30) is blank. A datetime is seen in the installation's time zone
+(`RecordContext.tz`): YEAR(NOW()) is the owner's year, DATEADD by months keeps the local time.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from cardfile.formula_engine.functions.registry import (
     register,
     require,
 )
+from cardfile.formula_engine.semantics import local
 
 UNITS = ("days", "months", "years")
 
@@ -51,6 +53,11 @@ def _check_unit(arg: Arg) -> None:
         )
 
 
+def _day(ctx, value: date) -> date:
+    """The calendar day of a date, or of a datetime in the installation's time zone."""
+    return local(value, ctx.tz).date() if isinstance(value, datetime) else value
+
+
 def add_months(day: date, months: int) -> date:
     index = day.year * 12 + day.month - 1 + months
     year, month = divmod(index, 12)
@@ -60,7 +67,7 @@ def add_months(day: date, months: int) -> date:
 
 @register("TODAY", (0, 0), fixed(t.DATE))
 def today(ctx):
-    return ctx.now.date()
+    return local(ctx.now, ctx.tz).date()
 
 
 @register("NOW", (0, 0), fixed(t.DATETIME))
@@ -79,7 +86,7 @@ def date_(ctx, year, month, day):
 def _part(name: str):
     @register(name, (1, 1), fixed(t.INTEGER, DATE))
     def part(ctx, value):
-        return None if value is None else Decimal(getattr(value, name.lower()))
+        return None if value is None else Decimal(getattr(_day(ctx, value), name.lower()))
 
     return part
 
@@ -89,7 +96,7 @@ year, month, day = _part("YEAR"), _part("MONTH"), _part("DAY")
 
 @register("WEEKDAY", (1, 1), fixed(t.INTEGER, DATE))
 def weekday(ctx, value):
-    return None if value is None else Decimal(value.isoweekday())
+    return None if value is None else Decimal(_day(ctx, value).isoweekday())
 
 
 def _dateadd_type(args: list[Arg]) -> t.FormulaType:
@@ -107,6 +114,8 @@ def dateadd(ctx, value, amount, unit):
     amount = int(amount or 0)
     if unit == "days":
         return value + timedelta(days=amount)
+    if isinstance(value, datetime):
+        value = local(value, ctx.tz)
     return add_months(value, amount * (12 if unit == "years" else 1))
 
 
@@ -122,10 +131,7 @@ def datedif(ctx, start, end, unit):
     unit = _unit(unit)
     if start is None or end is None:
         return None
-    if isinstance(start, datetime):
-        start = start.date()
-    if isinstance(end, datetime):
-        end = end.date()
+    start, end = _day(ctx, start), _day(ctx, end)
     if end < start:
         return -datedif(ctx, end, start, unit)
     if unit == "days":
@@ -140,7 +146,6 @@ def datedif(ctx, start, end, unit):
 def eomonth(ctx, value, months=None):
     if value is None:
         return None
-    if isinstance(value, datetime):
-        value = value.date()
+    value = _day(ctx, value)
     shifted = add_months(value.replace(day=1), int(months or 0))
     return shifted.replace(day=calendar.monthrange(shifted.year, shifted.month)[1])

@@ -18,7 +18,7 @@ from decimal import (
 
 from cardfile.formula_engine import types as t
 from cardfile.formula_engine.functions.registry import NUMBER, NUMERIC, Arg, register, require
-from cardfile.formula_engine.semantics import DECIMAL_CONTEXT, Money, arithmetic
+from cardfile.formula_engine.semantics import DECIMAL_CONTEXT, Money, arithmetic, settle
 
 
 def _same_as_first(args: list[Arg]) -> t.FormulaType:
@@ -107,6 +107,6 @@ def power(ctx, base, exponent):
 @register("SQRT", (1, 1), _decimal)
 def sqrt(ctx, value):
     try:
-        return (value or Decimal(0)).sqrt(DECIMAL_CONTEXT)
+        return settle((value or Decimal(0)).sqrt(DECIMAL_CONTEXT))
     except InvalidOperation:
         return None
