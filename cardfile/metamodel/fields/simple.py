@@ -142,12 +142,13 @@ class DateTimeType(FieldType):
         try:
             if timezone.is_naive(moment):
                 moment = timezone.make_aware(moment)
-            moment.astimezone(dt.UTC)  # stored in UTC: it must exist there too
+            # Stored in UTC, so it must exist there; an offset such as +16:46, which Python
+            # takes and PostgreSQL does not, never reaches the database as it came.
+            return moment.astimezone(dt.UTC)
         except (OverflowError, ValueError):
             raise FieldValueError(
                 _("%(value)r is outside the years 1 to 9999.") % {"value": value}
             ) from None
-        return moment
 
     def serialize(self, field, value):
         return None if value is None else timezone.localtime(value).isoformat()

@@ -32,7 +32,7 @@ from .selectors import with_relations
 
 # Parameters that are not filters. ``page``/``page_size``/``count`` belong to the pagination,
 # ``expand`` and ``trash`` to the caller; they are listed here so they are not read as fields.
-RESERVED = frozenset({"search", "sort", "page", "page_size", "expand", "count", "trash"})
+RESERVED = frozenset({"search", "sort", "page", "page_size", "expand", "count", "trash", "where"})
 OPERATORS = frozenset(
     {
         "exact",
@@ -59,14 +59,18 @@ _FALSE = {"false", "0", "no"}
 
 
 class ListParamsError(RecordError):
-    """Bad list parameters; ``errors`` maps each parameter to what was wrong with it."""
+    """Bad list parameters; ``errors`` maps each parameter to what was wrong with it, and
+    ``formula`` is the position of a wrong ``?where=`` expression."""
 
     code = "bad_parameter"
 
-    def __init__(self, errors: dict[str, list[str]]) -> None:
+    def __init__(
+        self, errors: dict[str, list[str]], *, formula: dict[str, Any] | None = None
+    ) -> None:
         key, messages = next(iter(errors.items()))
         super().__init__(f"{key}: {messages[0]}", errors=errors)
         self.errors = errors
+        self.formula = formula
 
 
 @dataclass(frozen=True)
@@ -432,12 +436,28 @@ def expanded_target(registry: SchemaRegistry, f: Field) -> EntitySchema:
 # -- together ----------------------------------------------------------------------------------
 
 
+def where_records(
+    schema: EntitySchema, queryset: models.QuerySet, where: str | None, *, user: Any = None
+) -> models.QuerySet:
+    """``?where=<condition>``: a formula compiled into the WHERE clause (blank is false)."""
+    if where is None:
+        return queryset
+    from cardfile.formula_engine import FormulaError
+    from cardfile.metamodel.formulas import formula_filter
+
+    try:
+        return formula_filter(queryset, entity=schema, expression=where, user=user)
+    except FormulaError as error:
+        raise ListParamsError({"where": [error.message]}, formula=error.as_dict()) from None
+
+
 def record_list(
     entity: str,
     params: Mapping[str, Any],
     *,
     in_trash: bool = False,
     expand: list[Field] | None = None,
+    user: Any = None,
 ) -> models.QuerySet:
     """Records of ``entity`` matching the list parameters, sorted; trashed ones only with
     ``in_trash``. Pagination is the caller's: slice the result."""
@@ -460,6 +480,7 @@ def record_list(
         errors.update(error.errors)
     if errors:
         raise ListParamsError(errors)
+    queryset = where_records(schema, queryset, _param(params, "where"), user=user)
     return with_expanded(registry, schema, queryset, expand or [])
 
 

@@ -52,6 +52,12 @@ class WriteContext:
     today: date
     history: list[RecordHistory] = field(default_factory=list)
     published: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # For the computed columns: what this write changed, and the records it created.
+    changes: defaultdict[tuple[int, Any], set[int]] = field(
+        default_factory=lambda: defaultdict(set)
+    )
+    inserted: defaultdict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    written: list[tuple[EntitySchema, models.Model]] = field(default_factory=list)
 
     @classmethod
     def start(cls, registry: SchemaRegistry, user: Any) -> WriteContext:
@@ -71,7 +77,25 @@ class WriteContext:
             )
         )
 
+    def changed(self, entity_pk: int, key: Any, ids: list[int]) -> None:
+        """Record that ``key`` (a field pk or system slug) of these records changed."""
+        self.changes[(entity_pk, key)].update(ids)
+
+    def lines_changed(self, row: RowPlan) -> None:
+        """A line of ``row.parent`` was added, changed or removed: its parent's rollups move."""
+        if row.parent is not None:
+            self.changed(row.parent.schema.entity.pk, row.parent_field.pk, [row.parent.obj.pk])
+
     def finish(self) -> None:
+        if self.changes or self.inserted:
+            # imported here: the formula package reads records through this package
+            from cardfile.metamodel.formulas.recompute import (
+                recompute_after_write,
+                refresh_computed,
+            )
+
+            recompute_after_write(self.registry, self.changes, self.inserted, user=self.user_id)
+            refresh_computed(self.registry, self.written)
         if self.history:
             RecordHistory.objects.bulk_create(self.history, batch_size=BATCH_SIZE)
         for name, payload in self.published:
@@ -204,6 +228,11 @@ def insert_rows(
         objs.append(obj)
     with unique_guard(ctx.registry, rows):
         schema.model._default_manager.bulk_create(objs, batch_size=BATCH_SIZE)
+    ctx.inserted[schema.entity.pk].update(obj.pk for obj in objs)
+    for row in rows:
+        ctx.lines_changed(row)
+        if row.parent is None:
+            ctx.written.append((schema, row.obj))
     for f in schema.fields:
         if f.type == "multi_link":
             _write_links(ctx, f, [row for row in rows if row.values.get(f.pk)], replace=False)
@@ -260,6 +289,17 @@ def update_row(ctx: WriteContext, row: RowPlan) -> None:
         )
     if count != 1:
         raise_conflict(ctx.registry, schema, obj.pk)
+    entity_pk = schema.entity.pk
+    ctx.changed(entity_pk, "updated_at", [obj.pk])
+    ctx.changed(entity_pk, "updated_by", [obj.pk])
+    for pk in row.values:
+        ctx.changed(entity_pk, pk, [obj.pk])
+    for pk, plan in row.lines.items():
+        if plan.changed():
+            ctx.changed(entity_pk, pk, [obj.pk])
+    ctx.lines_changed(row)
+    if row.parent is None:
+        ctx.written.append((schema, obj))
     for f in schema.fields:
         if f.type == "multi_link" and f.pk in row.values:
             _write_links(ctx, f, [row], replace=True)

@@ -16,6 +16,13 @@ from django.utils.translation import gettext as _
 from cardfile.core.exceptions import NotFound
 from cardfile.core.models import AuditLog
 from cardfile.metamodel.fields import FieldOptionsError, FieldValueError, get_field_type
+from cardfile.metamodel.fields.computed import COMPUTED_TYPES
+from cardfile.metamodel.formulas.services import (
+    FormulaDefinitionError,
+    computed_options,
+    recompute_later,
+    refuse_if_read,
+)
 from cardfile.metamodel.models import ArchivedColumn, Entity, Field
 
 from . import sync
@@ -138,6 +145,8 @@ def field_create(
         clean = clean_field_options(ftype, options)
         if type == "child_table":
             _check_child_target(owner, clean)
+        if type in COMPUTED_TYPES:
+            clean = _computed_options(owner, None, ftype, clean)
         if position is None:
             position = (owner.fields.aggregate(p=Max("position"))["p"] or 0) + 1
         f = Field(
@@ -160,7 +169,49 @@ def field_create(
         registry = sync.bump_schema()
         sync.add_field_columns(registry, f)
         _audit(user, AuditLog.Action.CREATE, f, after=field_as_dict(f))
+        if type in COMPUTED_TYPES:
+            recompute_later(field=f, user=user)
     return f
+
+
+def _computed_options(owner: Entity, f: Field | None, ftype, options: dict[str, Any]):
+    try:
+        return computed_options(owner=owner, field=f, ftype=ftype, options=options)
+    except FormulaDefinitionError as refused:
+        error = SchemaValidationError({refused.key: [refused.error.message]})
+        error.formula = refused.error.as_dict()
+        raise error from None
+
+
+def _change_computed(owner: Entity, f: Field, given: dict[str, Any], user) -> Field:
+    """A new definition of a computed field: checked, its column replaced if the result type
+    changed (the values are derived, so nothing is lost), then recomputed in the background."""
+    ftype = get_field_type(f.type)
+    merged = {k: v for k, v in {**f.options, **given}.items() if k != "result"}
+    options = _computed_options(owner, f, ftype, clean_field_options(ftype, merged))
+    if options == f.options:
+        return f
+    old_columns = [f.column + name.removeprefix(f.attname) for name in ftype.model_fields(f)]
+    old_signature = ftype.column_signature(f)
+    f.options = options
+    new_column = ftype.column_signature(f) != old_signature
+    if new_column:
+        f.column_rev += 1
+    f.save()
+    registry = sync.bump_schema()
+    if new_column:
+        sync.add_field_columns(registry, f)
+        for column in old_columns:
+            sync.drop_column(owner.table_name, column)
+    recompute_later(field=f, user=user)
+    return f
+
+
+def _refuse_if_read(entity: str, field: str, what: str) -> None:
+    owner = entity_get(entity)
+    f = field_get(owner, field)
+    if problems := refuse_if_read(get_registry(), f, what):
+        raise SchemaValidationError({"type": problems})
 
 
 def field_update(
@@ -178,6 +229,7 @@ def field_update(
     if "type" in changes:
         from .conversion import field_change_type
 
+        _refuse_if_read(entity, field, _("change its type"))
         new_type = changes.pop("type")
         converted = field_change_type(
             entity=entity,
@@ -215,7 +267,9 @@ def field_update(
         registry = get_registry()
         if "slug" in changes and changes["slug"] != f.slug:
             new_slug = changes["slug"]
-            if problems := _check_slug(new_slug, what=_("field")):
+            if (problems := refuse_if_read(registry, f, _("rename it"))) or (
+                problems := _check_slug(new_slug, what=_("field"))
+            ):
                 errors["slug"] = problems
             elif new_slug in RESERVED_SLUGS:
                 errors["slug"] = [_("%(slug)s is a reserved name.") % {"slug": new_slug}]
@@ -234,6 +288,10 @@ def field_update(
                 setattr(f, key, changes[key])
         if errors:
             raise SchemaValidationError(errors)
+        if "options" in changes and f.type in COMPUTED_TYPES:
+            f = _change_computed(owner, f, dict(changes.pop("options") or {}), user)
+            registry = get_registry()
+            before = {**before, "options": field_public_options(f)}
         if "options" in changes:
             given = dict(changes["options"] or {})
             merged = {**f.options, **given}
@@ -319,6 +377,8 @@ def field_delete(*, entity: str, field: str, user: AbstractBaseUser | None = Non
         owner = entity_get(entity)
         f = field_get(owner, field)
         registry = get_registry()
+        if problems := refuse_if_read(registry, f, _("delete it")):
+            raise SchemaValidationError({"field": problems})
         sync.drop_field_extras(registry, f)
         f.deleted_at = timezone.now()
         f.save(update_fields=["deleted_at", "updated_at"])

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from cardfile.core.exceptions import CardfileError, NotFound
+from cardfile.formula_engine import FormulaError
 from cardfile.metamodel.fields.base import FieldOptionsError, FieldValueError
 from cardfile.metamodel.records.exceptions import (
     RecordConflict,
@@ -29,10 +30,19 @@ class BadRequest(CardfileError):
 
     code = "bad_request"
 
-    def __init__(self, errors: dict[str, list[str]]) -> None:
+    def __init__(
+        self, errors: dict[str, list[str]], *, formula: dict[str, Any] | None = None
+    ) -> None:
         first_key, first = next(iter(errors.items()))
         super().__init__(f"{first_key}: {first[0]}", errors=errors)
         self.errors = errors
+        self.formula = formula
+
+
+def bad_formula(key: str, error: FormulaError) -> BadRequest:
+    """A formula the caller gave under ``key`` is wrong: the message names the position, and
+    ``formula`` carries it with the caret picture and what was expected."""
+    return BadRequest({key: [error.message]}, formula=error.as_dict())
 
 
 def _errors_of(error: CardfileError) -> dict[str, list[str]]:
@@ -64,9 +74,12 @@ def error_response(error: CardfileError) -> Response:
         | FieldOptionsError
         | BadRequest,
     ):
-        return Response(
-            {"errors": _errors_of(error), "code": error.code}, status=status.HTTP_400_BAD_REQUEST
-        )
+        body = {"errors": _errors_of(error), "code": error.code}
+        if getattr(error, "formula", None):
+            body["formula"] = error.formula
+        return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(error, FormulaError):
+        return error_response(bad_formula(NON_FIELD, error))
     return Response({"errors": _errors_of(error), "code": error.code}, status=400)
 
 

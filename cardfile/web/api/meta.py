@@ -10,6 +10,7 @@ from dataclasses import asdict
 from typing import Any
 
 from django.urls import path
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework import status
@@ -19,6 +20,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cardfile.core.exceptions import NotFound
+from cardfile.formula_engine import FormulaError
+from cardfile.formula_engine.semantics import to_text
+from cardfile.metamodel.formulas import formula_check, formula_value_json, formula_values_python
 from cardfile.metamodel.models import ArchivedColumn, Entity, Field
 from cardfile.metamodel.schema.conversion import (
     archived_column_restore,
@@ -49,6 +53,8 @@ from cardfile.metamodel.schema.services import (
     field_restore,
     field_update,
 )
+
+from .errors import BadRequest, bad_formula
 
 ENTITY_CREATE_KEYS = ("slug", "label", "label_plural", "description")
 ENTITY_UPDATE_KEYS = ("slug", "label", "label_plural", "description", "title_field", "position")
@@ -232,6 +238,53 @@ class ConversionPreviewView(MetaView):
         return Response(asdict(preview))
 
 
+class FormulaCheckView(APIView):
+    """``POST {"expression", "record"?}``: the formula's type and the fields it reads, or the
+    error with its position; with ``record`` also its value for that record (live previews)."""
+
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request: Request, entity: str) -> Response:
+        data = request.data if isinstance(request.data, dict) else {}
+        expression, record = data.get("expression"), data.get("record")
+        errors: dict[str, list[str]] = {}
+        if not isinstance(expression, str):
+            errors["expression"] = [_("Give the formula as a string.")]
+        if record is not None and (isinstance(record, bool) or not isinstance(record, int)):
+            errors["record"] = [_("Expected a record id.")]
+        unknown = set(data) - {"expression", "record"}
+        for key in sorted(unknown):
+            errors[key] = [_("Unknown attribute.")]
+        if errors:
+            raise BadRequest(errors)
+        try:
+            checked = formula_check(entity=entity, expression=expression)
+        except FormulaError as error:
+            raise bad_formula("expression", error) from None
+        body: dict[str, Any] = {
+            "type": checked.type.kind.value,
+            "currency": checked.type.currency,
+            "target": checked.type.target,
+            "dependencies": sorted(".".join(path) for path in checked.dependencies),
+        }
+        if record is not None:
+            try:
+                values = formula_values_python(
+                    entity=entity, formula=checked, ids=[record], user=request.user
+                )
+            except FormulaError as error:
+                raise bad_formula("record", error) from None
+            if record not in values:
+                raise NotFound(
+                    _("There is no %(entity)s #%(id)s.") % {"entity": entity, "id": record},
+                    code="not_found",
+                )
+            value = values[record]
+            body["value"] = formula_value_json(checked.type, value)
+            body["text"] = to_text(value, timezone.get_default_timezone())
+        return Response(body)
+
+
 class ArchivedColumnListView(MetaView):
     def get(self, request: Request, entity: str, field: str) -> Response:
         f = field_get(entity_get(entity), field)
@@ -320,6 +373,11 @@ urlpatterns = [
     path("entities/", EntityListView.as_view(), name="meta-entity-list"),
     path("entities/<str:entity>/", EntityDetailView.as_view(), name="meta-entity-detail"),
     path("entities/<str:entity>/fields/", FieldListView.as_view(), name="meta-field-list"),
+    path(
+        "entities/<str:entity>/formula-check/",
+        FormulaCheckView.as_view(),
+        name="meta-formula-check",
+    ),
     path(_FIELD, FieldDetailView.as_view(), name="meta-field-detail"),
     path(
         _FIELD + "conversion-preview/",

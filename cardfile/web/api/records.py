@@ -106,9 +106,11 @@ class RecordListView(APIView):
         expand = _expand(request, schema)
         in_trash = parse_flag(request, "trash")
         try:
-            queryset = record_list(entity, request.query_params, in_trash=in_trash, expand=expand)
+            queryset = record_list(
+                entity, request.query_params, in_trash=in_trash, expand=expand, user=request.user
+            )
         except ListParamsError as error:
-            raise BadRequest(error.errors) from None
+            raise BadRequest(error.errors, formula=error.formula) from None
         page = paginate(request, queryset)
         return Response(page.body([render(registry, schema, o, expand) for o in page.objects]))
 

@@ -40,8 +40,49 @@ def _fixed_components() -> dict[str, Any]:
             "properties": {
                 "errors": {"type": "object", "additionalProperties": messages},
                 "code": {"type": "string"},
+                "formula": _ref("FormulaError"),
             },
             "required": ["errors"],
+        },
+        "FormulaError": {
+            "type": "object",
+            "description": _("Where a formula is wrong and what would be accepted there."),
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "position": _nullable(
+                    {
+                        "type": "object",
+                        "properties": {
+                            key: {"type": "integer"} for key in ("start", "end", "line", "column")
+                        },
+                    }
+                ),
+                "caret": {"type": "string"},
+                "expected": messages,
+                "suggestions": messages,
+            },
+        },
+        "FormulaCheckRequest": {
+            "type": "object",
+            "properties": {
+                "expression": {"type": "string"},
+                "record": dict(_ID, description=_("Also compute the value for this record.")),
+            },
+            "required": ["expression"],
+            "additionalProperties": False,
+        },
+        "FormulaCheck": {
+            "type": "object",
+            "properties": {
+                "type": {"type": "string"},
+                "currency": _nullable({"type": "string"}),
+                "target": _nullable({"type": "string"}),
+                "dependencies": messages,
+                "value": {"description": _("The value for the record, in the API's JSON form.")},
+                "text": {"type": "string"},
+            },
+            "required": ["type", "dependencies"],
         },
         "Error": {
             "type": "object",
@@ -294,6 +335,17 @@ def _meta_paths() -> dict[str, Any]:
                 tag,
                 no_content,
                 errors=(403, 404),
+            ),
+        },
+        base + "{entity}/formula-check/": {
+            "parameters": [entity],
+            "post": _operation(
+                "meta_formula_check",
+                _("Check a formula, and compute it for a record"),
+                tag,
+                {"200": _json(_ref("FormulaCheck"), _("Its type and the fields it reads."))},
+                body=_body(_ref("FormulaCheckRequest")),
+                errors=(400, 403, 404),
             ),
         },
         field_base + "conversion-preview/": {

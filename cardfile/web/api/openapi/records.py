@@ -187,6 +187,11 @@ def _list_parameters(schema: EntitySchema) -> list[dict[str, Any]]:
         _query("trash", {"type": "boolean"}, _("List the records in the trash instead.")),
         _query("search", {"type": "string"}, _("Records whose text fields contain this.")),
         _query(
+            "where",
+            {"type": "string"},
+            _("A condition in the formula language, e.g. total > 100 AND client.vip."),
+        ),
+        _query(
             "sort",
             {"type": "string"},
             _("Comma-separated field names, '-' for descending; one of: %(fields)s.")

@@ -1,0 +1,165 @@
+"""How formulas see the schema: field slugs and paths -> formula types (the engine's
+`SchemaView`), and the SQL `Scope` that reads those fields from the generated tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Expression, F, OuterRef, QuerySet, Subquery
+from django.utils.translation import gettext as _
+
+from cardfile.formula_engine import FieldInfo, FormulaNameError
+from cardfile.formula_engine import types as t
+from cardfile.metamodel.fields.computed import COMPUTED_TYPES
+from cardfile.metamodel.models import Field
+from cardfile.metamodel.records.selectors import line_ordering
+from cardfile.metamodel.schema.dynamic import EntitySchema, SchemaRegistry
+
+K = t.Kind
+_PLAIN = {
+    "integer": t.INTEGER,
+    "decimal": t.DECIMAL,
+    "percent": t.PERCENT,
+    "text": t.TEXT,
+    "long_text": t.TEXT,
+    "email": t.TEXT,
+    "phone": t.TEXT,
+    "url": t.TEXT,
+    "autonumber": t.TEXT,
+    "choice": t.FormulaType(K.CHOICE),
+    "boolean": t.BOOLEAN,
+    "date": t.DATE,
+    "datetime": t.DATETIME,
+    "duration": t.DURATION,
+    "user": t.USER,
+}
+# System columns formulas may read: slug -> (type, ORM name).
+SYSTEM = {
+    "id": (t.INTEGER, "pk"),
+    "created_at": (t.DATETIME, "created_at"),
+    "updated_at": (t.DATETIME, "updated_at"),
+    "created_by": (t.USER, "created_by"),
+    "updated_by": (t.USER, "updated_by"),
+    "branch": (t.link("branch"), "branch"),
+}
+
+
+def field_formula_type(registry: SchemaRegistry, f: Field) -> t.FormulaType | None:
+    """A field's type in formulas, or None for types formulas cannot read (yet)."""
+    if f.type in _PLAIN:
+        return _PLAIN[f.type]
+    if f.type == "money":
+        return t.money(f.options.get("currency") or settings.CARDFILE_CURRENCY)
+    if f.type in ("link", "child_table"):
+        return t.link(registry.entity_by_id(f.options["target_id"]).slug)
+    if f.type in COMPUTED_TYPES:
+        result = f.options.get("result") or {}
+        return t.FormulaType(
+            K(result.get("type") or "blank"), result.get("currency"), result.get("target")
+        )
+    return None
+
+
+class EntitySchemaView:
+    """The engine's `SchemaView` over one entity: ``client.discount``, ``lines.amount``."""
+
+    def __init__(self, registry: SchemaRegistry, schema: EntitySchema) -> None:
+        self.registry = registry
+        self.schema = schema
+
+    def resolve_field(self, path: tuple[str, ...]) -> FieldInfo | None:
+        schema, many = self.schema, False
+        for index, slug in enumerate(path):
+            last = index == len(path) - 1
+            if slug in SYSTEM:
+                return FieldInfo(SYSTEM[slug][0], many) if last else None
+            f = schema.by_slug.get(slug)
+            if f is None:
+                return None
+            kind_type = field_formula_type(self.registry, f)
+            if kind_type is None:
+                raise FormulaNameError(
+                    _("{name} is a {type} field; formulas cannot read it yet.").format(
+                        name=".".join(path[: index + 1]), type=f.type
+                    ),
+                    expected=[_("a field of another type")],
+                )
+            if f.type == "child_table":
+                if many:
+                    return None  # lines of lines: one level of aggregation only
+                many = True
+            if last:
+                return FieldInfo(kind_type, many)
+            if f.type not in ("link", "child_table"):
+                return None
+            schema = self.registry.entity_by_id(f.options["target_id"])
+        return None
+
+    def field_names(self, prefix: tuple[str, ...] = ()) -> Iterable[str]:
+        schema = self.schema
+        for slug in prefix:
+            f = schema.by_slug.get(slug)
+            if f is None or f.type not in ("link", "child_table"):
+                return []
+            schema = self.registry.entity_by_id(f.options["target_id"])
+        readable = [
+            f.slug for f in schema.fields if field_formula_type(self.registry, f) is not None
+        ]
+        return [*readable, *SYSTEM]
+
+
+def _outer(name: str, depth: int) -> Any:
+    if depth == 0:
+        return F(name)
+    ref: Any = name
+    for _level in range(depth):
+        ref = OuterRef(ref)
+    return ref
+
+
+class RowScope:
+    """The engine's SQL `Scope`: one row of ``schema``, ``depth`` subqueries out."""
+
+    def __init__(self, registry: SchemaRegistry, schema: EntitySchema, depth: int = 0) -> None:
+        self.registry = registry
+        self.schema = schema
+        self.depth = depth
+
+    def _name(self, schema: EntitySchema, slug: str) -> tuple[str, Field | None]:
+        if slug in SYSTEM:
+            return SYSTEM[slug][1], None
+        f = schema.by_slug[slug]
+        return f.attname, f
+
+    def column(self, path: tuple[str, ...]) -> Expression:
+        if not path:
+            return _outer("pk", self.depth)
+        name, f = self._name(self.schema, path[0])
+        if len(path) == 1:
+            return _outer(name, self.depth)
+        # a path through links: one subquery on the first target, joins inside it
+        target = self.registry.entity_by_id(f.options["target_id"])
+        names, schema = [], target
+        for slug in path[1:]:
+            name_here, f_here = self._name(schema, slug)
+            names.append(name_here)
+            if f_here is not None and f_here.type == "link":
+                schema = self.registry.entity_by_id(f_here.options["target_id"])
+        linked = target.model._base_manager.filter(pk=_outer(f.attname, self.depth + 1))
+        return Subquery(linked.values("__".join(names))[:1])
+
+    def rows(self, path: tuple[str, ...]) -> tuple[int, RowScope, QuerySet]:
+        f = self.schema.by_slug[path[0]]
+        child = self.registry.entity_by_id(f.options["target_id"])
+        lines = child.model._base_manager.filter(
+            deleted_at__isnull=True, **{f.attname: _outer("pk", self.depth + 1)}
+        )
+        return 1, RowScope(self.registry, child), lines
+
+    def deeper(self) -> RowScope:
+        return RowScope(self.registry, self.schema, self.depth + 1)
+
+    def order_by(self) -> list[Any]:
+        return line_ordering(self.schema)
