@@ -52,6 +52,9 @@ class Entity(models.Model):
         verbose_name=_("title field"),
     )
     position = models.IntegerField(default=0)
+    # [{"condition": "<boolean formula>", "message": "...", "field": "<slug>" | null}]: a record
+    # is saved only if no condition is FALSE (blank passes, as in SQL CHECK constraints).
+    validation_rules = models.JSONField(_("validation rules"), default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     deleted_at = models.DateTimeField(_("in trash since"), null=True, blank=True)
@@ -89,6 +92,8 @@ class Field(models.Model):
     unique = models.BooleanField(_("unique"), default=False)
     indexed = models.BooleanField(_("indexed"), default=False)
     default = models.JSONField(_("default value"), null=True, blank=True)
+    # A formula computed for a new record that leaves the field out (instead of ``default``).
+    default_formula = models.TextField(_("default formula"), blank=True, default="")
     options = models.JSONField(_("options"), default=dict, blank=True)
     help_text = models.TextField(_("help text"), blank=True, default="")
     position = models.IntegerField(default=0)

@@ -55,6 +55,7 @@ def test_entity_crud(api):
         "label_plural": "Device",
         "description": "",
         "title_field": None,
+        "validation_rules": [],
         "fields": [],
     }
     listed = api.get(f"{META}/entities/")
@@ -145,6 +146,7 @@ def test_field_crud_and_rename(api, shop):
         "unique": False,
         "indexed": True,
         "default": None,
+        "default_formula": "",
         "options": {},
         "help_text": "For greetings",
     }

@@ -108,8 +108,9 @@ def multi_link_ids(
 class Cleaner:
     """Validates rows of one call and collects every error, keyed as the API reports them."""
 
-    def __init__(self, registry: SchemaRegistry) -> None:
+    def __init__(self, registry: SchemaRegistry, *, user: Any = None) -> None:
         self.registry = registry
+        self.user = user
         self.errors: dict[str, list[str]] = {}
         self.error_rows: set[int] = set()
         # (entity pk, field pk) -> [(row, column value)] for the unique check
@@ -221,6 +222,19 @@ class Cleaner:
                 row.values[f.pk] = ftype.to_internal(f, f.default)
             except FieldValueError:
                 continue  # a default the field no longer accepts; "required" speaks if needed
+        for f in row.schema.fields:
+            if not f.default_formula or f.pk in row.values or f.slug in row.data:
+                continue
+            from cardfile.formula_engine import FormulaError
+            from cardfile.metamodel.formulas.rules import default_value
+
+            try:
+                value = default_value(self.registry, row.schema, f, row.values, user=self.user)
+            except (FieldValueError, FormulaError) as error:
+                self.add(row, f.slug, error.message, f)
+                continue
+            if value is not None:
+                row.values[f.pk] = value
 
     def _check_required(self, row: RowPlan) -> None:
         for f in row.schema.fields:

@@ -61,7 +61,7 @@ def record_create(
     schema = registry.entity(entity)
     refuse_lines(registry, schema)
     with transaction.atomic():
-        cleaner = Cleaner(registry)
+        cleaner = Cleaner(registry, user=user)
         branch_id = _branch_id(cleaner, branch)
         row = cleaner.clean(RowPlan(schema=schema, data=data))
         cleaner.check_database()
@@ -86,7 +86,7 @@ def record_bulk_create(
     if not isinstance(rows, list | tuple):
         raise RecordValidationError({"rows": [_("Expected a list of records.")]})
     with transaction.atomic():
-        cleaner = Cleaner(registry)
+        cleaner = Cleaner(registry, user=user)
         branch_id = _branch_id(cleaner, branch)
         plans = [
             cleaner.clean(
@@ -155,7 +155,7 @@ def record_update(
             )
         if obj.version != based_on:
             raise_conflict(registry, schema, obj.pk)
-        cleaner = Cleaner(registry)
+        cleaner = Cleaner(registry, user=user)
         row = cleaner.clean(RowPlan(schema=schema, data=data, obj=obj))
         cleaner.check_database()
         cleaner.raise_if_errors()

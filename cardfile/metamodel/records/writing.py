@@ -58,6 +58,8 @@ class WriteContext:
     )
     inserted: defaultdict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
     written: list[tuple[EntitySchema, models.Model]] = field(default_factory=list)
+    # (entity, record id, error key prefix) of every record written, for validation rules
+    validated: list[tuple[EntitySchema, int, str]] = field(default_factory=list)
 
     @classmethod
     def start(cls, registry: SchemaRegistry, user: Any) -> WriteContext:
@@ -96,6 +98,12 @@ class WriteContext:
 
             recompute_after_write(self.registry, self.changes, self.inserted, user=self.user_id)
             refresh_computed(self.registry, self.written)
+        if any(schema.entity.validation_rules for schema, _pk, _prefix in self.validated):
+            from cardfile.metamodel.formulas.rules import rule_errors
+
+            errors, rows = rule_errors(self.registry, self.validated, user=self.user_id)
+            if errors:  # raised inside the service's transaction: nothing is kept
+                raise RecordValidationError(errors, rows=rows)
         if self.history:
             RecordHistory.objects.bulk_create(self.history, batch_size=BATCH_SIZE)
         for name, payload in self.published:
@@ -230,6 +238,7 @@ def insert_rows(
         schema.model._default_manager.bulk_create(objs, batch_size=BATCH_SIZE)
     ctx.inserted[schema.entity.pk].update(obj.pk for obj in objs)
     for row in rows:
+        ctx.validated.append((schema, row.obj.pk, row.prefix))
         ctx.lines_changed(row)
         if row.parent is None:
             ctx.written.append((schema, row.obj))
@@ -298,6 +307,7 @@ def update_row(ctx: WriteContext, row: RowPlan) -> None:
         if plan.changed():
             ctx.changed(entity_pk, pk, [obj.pk])
     ctx.lines_changed(row)
+    ctx.validated.append((schema, obj.pk, row.prefix))
     if row.parent is None:
         ctx.written.append((schema, obj))
     for f in schema.fields:

@@ -107,6 +107,7 @@ def field_create(
     unique: bool = False,
     indexed: bool = False,
     default: Any = None,
+    default_formula: str = "",
     options: dict[str, Any] | None = None,
     help_text: str = "",
     position: int | None = None,
@@ -162,6 +163,7 @@ def field_create(
             position=position,
         )
         f.default = _clean_default(f, default)
+        f.default_formula = _clean_default_formula(owner, f, default_formula)
         f.save()
         if owner.title_field_id is None and type in TITLE_TYPES:
             owner.title_field = f
@@ -172,6 +174,22 @@ def field_create(
         if type in COMPUTED_TYPES:
             recompute_later(field=f, user=user)
     return f
+
+
+def _clean_default_formula(owner: Entity, f: Field, text: Any) -> str:
+    from cardfile.metamodel.formulas.rules import RuleDefinitionError, clean_default_formula
+
+    if text and f.default is not None:
+        raise SchemaValidationError(
+            {"default_formula": [_("Give either a default value or a default formula.")]}
+        )
+    registry = get_registry()
+    try:
+        return clean_default_formula(registry, registry.entity_by_id(owner.pk), f, text)
+    except RuleDefinitionError as refused:
+        error = SchemaValidationError(refused.errors)
+        error.formula = refused.formula
+        raise error from None
 
 
 def _computed_options(owner: Entity, f: Field | None, ftype, options: dict[str, Any]):
@@ -249,6 +267,7 @@ def field_update(
         "unique",
         "indexed",
         "default",
+        "default_formula",
         "options",
         "help_text",
         "position",
@@ -326,6 +345,8 @@ def field_update(
                 registry = get_registry()
         if "default" in changes:
             f.default = _clean_default(f, changes["default"])
+        if "default_formula" in changes:
+            f.default_formula = _clean_default_formula(owner, f, changes["default_formula"])
         if "unique" in changes and bool(changes["unique"]) != f.unique:
             _change_unique(registry, f, bool(changes["unique"]))
         if "indexed" in changes and bool(changes["indexed"]) != f.indexed:

@@ -119,6 +119,7 @@ def entity_as_dict(entity: Entity) -> dict[str, Any]:
         "label_plural": entity.label_plural,
         "description": entity.description,
         "title_field": entity.title_field.slug if entity.title_field_id else None,
+        "validation_rules": list(entity.validation_rules or []),
     }
 
 
@@ -131,6 +132,7 @@ def field_as_dict(f: Field) -> dict[str, Any]:
         "unique": f.unique,
         "indexed": f.indexed,
         "default": f.default,
+        "default_formula": f.default_formula,
         "options": field_public_options(f),
         "help_text": f.help_text,
     }
@@ -186,9 +188,17 @@ def entity_create(
 
 
 def entity_update(*, entity: str, user: AbstractBaseUser | None = None, **changes: Any) -> Entity:
-    """Change slug (a rename: metadata only), label, label_plural, description, title_field or
-    position."""
-    allowed = {"slug", "label", "label_plural", "description", "title_field", "position"}
+    """Change slug (a rename: metadata only), label, label_plural, description, title_field,
+    position or validation_rules (each condition checked against the entity)."""
+    allowed = {
+        "slug",
+        "label",
+        "label_plural",
+        "description",
+        "title_field",
+        "position",
+        "validation_rules",
+    }
     errors: dict[str, list[str]] = {
         key: [_("Unknown or read-only attribute.")] for key in changes if key not in allowed
     }
@@ -219,6 +229,20 @@ def entity_update(*, entity: str, user: AbstractBaseUser | None = None, **change
                     obj.title_field = field_get(obj, title)
                 except NotFound as error:
                     errors["title_field"] = [error.message]
+        if "validation_rules" in changes and not errors:
+            from cardfile.metamodel.formulas.rules import (
+                RuleDefinitionError,
+                clean_validation_rules,
+            )
+
+            try:
+                obj.validation_rules = clean_validation_rules(
+                    get_registry().entity_by_id(obj.pk), changes["validation_rules"]
+                )
+            except RuleDefinitionError as refused:
+                error = SchemaValidationError(refused.errors)
+                error.formula = refused.formula
+                raise error from None
         if errors:
             raise SchemaValidationError(errors)
         obj.save()

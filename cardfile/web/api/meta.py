@@ -57,7 +57,15 @@ from cardfile.metamodel.schema.services import (
 from .errors import BadRequest, bad_formula
 
 ENTITY_CREATE_KEYS = ("slug", "label", "label_plural", "description")
-ENTITY_UPDATE_KEYS = ("slug", "label", "label_plural", "description", "title_field", "position")
+ENTITY_UPDATE_KEYS = (
+    "slug",
+    "label",
+    "label_plural",
+    "description",
+    "title_field",
+    "position",
+    "validation_rules",
+)
 FIELD_KEYS = (
     "slug",
     "label",
@@ -66,6 +74,7 @@ FIELD_KEYS = (
     "unique",
     "indexed",
     "default",
+    "default_formula",
     "options",
     "help_text",
     "position",
@@ -83,6 +92,8 @@ _EXPECTED: dict[str, tuple[type, ...]] = {
     "unique": (bool,),
     "indexed": (bool,),
     "options": (dict, type(None)),
+    "default_formula": (str,),
+    "validation_rules": (list,),
     "help_text": (str,),
     "confirm": (bool,),
 }

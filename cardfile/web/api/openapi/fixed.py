@@ -21,6 +21,10 @@ def _fixed_components() -> dict[str, Any]:
         "unique": {"type": "boolean"},
         "indexed": {"type": "boolean"},
         "default": {"description": _("A value of the field's type, or null.")},
+        "default_formula": {
+            "type": "string",
+            "description": _("A formula giving the value of a new record that leaves it out."),
+        },
         "options": {
             "type": "object",
             "description": _("By type; link targets are entity slugs (see DESIGN.md)."),
@@ -33,6 +37,19 @@ def _fixed_components() -> dict[str, Any]:
         "label_plural": {"type": "string"},
         "description": {"type": "string"},
         "title_field": _nullable({"type": "string"}),
+        "validation_rules": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "condition": {"type": "string"},
+                    "message": {"type": "string"},
+                    "field": _nullable({"type": "string"}),
+                },
+                "required": ["condition", "message"],
+                "additionalProperties": False,
+            },
+        },
     }
     return {
         "ValidationError": {
@@ -134,7 +151,9 @@ def _fixed_components() -> dict[str, Any]:
         },
         "EntityCreate": {
             "type": "object",
-            "properties": {k: v for k, v in entity_keys.items() if k != "title_field"},
+            "properties": {
+                k: v for k, v in entity_keys.items() if k not in ("title_field", "validation_rules")
+            },
             "required": ["slug", "label"],
             "additionalProperties": False,
         },
