@@ -286,3 +286,42 @@ def test_computed_values_cannot_be_written(with_total):
             data={"client": with_total["ivan"].pk, "total": {"amount": "1", "currency": "EUR"}},
         )
     assert "assigned automatically" in refused.value.errors["total"][0]
+
+
+def test_aggregates_over_the_records_that_link_here(with_total, committed):
+    ivan, olga = with_total["ivan"], with_total["olga"]
+    first = record_create(entity="order", data={"client": ivan.pk, "lines": [_line("a", 1, "100")]})
+    committed(
+        field_create,
+        entity="client",
+        slug="spent",
+        label="Spent",
+        type="formula",
+        options={"expression": "SUM(order.total)"},
+    )
+    committed(
+        field_create,
+        entity="client",
+        slug="visits",
+        label="Visits",
+        type="rollup",
+        options={"through": "order__client", "field": "id", "aggregate": "count"},
+    )
+    assert _value("client", ivan.pk, "spent")["amount"] == "90.00"  # filled by the job
+    # a new order of Ivan's, a change of its lines, a move to Olga, the trash
+    second = record_create(entity="order", data={"client": ivan.pk, "lines": [_line("b", 1, "10")]})
+    assert _value("client", ivan.pk, "spent")["amount"] == "99.00"
+    assert _value("client", ivan.pk, "visits") == 2
+    record_update(entity="order", record_id=second.pk, version=1, data={"client": olga.pk})
+    assert _value("client", ivan.pk, "spent")["amount"] == "90.00"
+    assert _value("client", olga.pk, "spent")["amount"] == "10.00"  # Olga has no discount
+    from cardfile.metamodel.records import record_delete, record_restore
+
+    record_delete(entity="order", record_id=first.pk)
+    assert _value("client", ivan.pk, "spent")["amount"] == "0.00"
+    assert _value("client", ivan.pk, "visits") == 0
+    record_restore(entity="order", record_id=first.pk)
+    assert _value("client", ivan.pk, "visits") == 1
+    # Ivan's discount changes his orders' totals, and through them what he spent
+    record_update(entity="client", record_id=ivan.pk, version=1, data={"discount": "50"})
+    assert _value("client", ivan.pk, "spent")["amount"] == "50.00"

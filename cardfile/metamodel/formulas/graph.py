@@ -21,18 +21,26 @@ from cardfile.metamodel.fields.computed import COMPUTED_TYPES
 from cardfile.metamodel.models import Field
 from cardfile.metamodel.schema.dynamic import EntitySchema, SchemaRegistry
 
-from .schema_view import SYSTEM, EntitySchemaView
+from .schema_view import SYSTEM, EntitySchemaView, reverse_links
 
 ANY_FIELD = "*"  # a record was created: every computed field of it
+# Change key ("linked", link field pk) on an entity: records started or stopped linking to
+# these records through that link (the record service writes the same literal).
+LINKED = "linked"
 
 
 @dataclass(frozen=True)
 class Hop:
-    """One step of a dependency path: ``field`` (a pk, or a system slug) of ``entity``."""
+    """One step of a dependency path: ``field`` (a pk, or a system slug) of ``entity``.
+
+    A ``reverse`` hop goes from a record to the records that link to it: ``entity`` and
+    ``field`` are then the linking entity and its link field, ``target`` the entity linked to.
+    """
 
     entity: int
     field: int | str
-    kind: str  # the field type: "link" and "child_table" lead on
+    kind: str  # the field type: "link" and "child_table" lead on; or "reverse"
+    target: int | None = None
 
 
 @dataclass
@@ -56,6 +64,7 @@ class Plan:
     triggers: defaultdict[tuple[int, Any], list[tuple[Computed, tuple[Hop, ...], int]]]
     order: list[int]  # computed field pks, each after what it reads
     errors: dict[int, str]  # computed fields whose formula no longer checks, with why
+    reverse_links: frozenset[int] = frozenset()  # link fields that formulas read backwards
 
     def by_entity(self, entity_pk: int) -> list[Computed]:
         return [
@@ -73,7 +82,12 @@ def chain(registry: SchemaRegistry, schema: EntitySchema, path: tuple[str, ...])
         if slug in SYSTEM:
             hops.append(Hop(current.entity.pk, slug, "system"))
             break
-        f = current.by_slug[slug]
+        f = current.by_slug.get(slug)
+        if f is None:  # records that link here: the hop is their link field, read backwards
+            source, link = reverse_links(registry, current)[slug]
+            hops.append(Hop(source.entity.pk, link.pk, "reverse", current.entity.pk))
+            current = source
+            continue
         hops.append(Hop(current.entity.pk, f.pk, f.type))
         if f.type in ("link", "child_table"):
             current = registry.entity_by_id(f.options["target_id"])
@@ -120,10 +134,24 @@ def build_plan(registry: SchemaRegistry) -> Plan:
     for node in computed.values():
         for hops in node.chains:
             for position, hop in enumerate(hops):
-                triggers[(hop.entity, hop.field)].append((node, hops, position))
+                if hop.kind == "reverse":
+                    # A record that links here changed its link (or was created or trashed):
+                    # the write names the records linked before and after, already rows of
+                    # this step; and a change of the link maps to the records it links to now.
+                    triggers[(hop.target, (LINKED, hop.field))].append((node, hops, position))
+                    triggers[(hop.entity, hop.field)].append((node, hops, position + 1))
+                else:
+                    triggers[(hop.entity, hop.field)].append((node, hops, position))
                 if hop.field in computed:
                     node.reads.add(hop.field)
-    return Plan(computed, triggers, _order(computed), errors)
+    reverse = frozenset(
+        hop.field
+        for node in computed.values()
+        for hops in node.chains
+        for hop in hops
+        if hop.kind == "reverse"
+    )
+    return Plan(computed, triggers, _order(computed), errors, reverse)
 
 
 def _check(view: EntitySchemaView, f: Field) -> CheckedFormula:

@@ -101,7 +101,9 @@ def _reverse(registry: SchemaRegistry, ids: IdSource, hops: tuple[Hop, ...], pos
     for hop in reversed(hops[:position]):
         schema = registry.entity_by_id(hop.entity)
         f = next(x for x in schema.fields if x.pk == hop.field)
-        if hop.kind == "link":
+        if hop.kind == "reverse":  # the linking records -> the records they link to
+            current = schema.model._base_manager.filter(pk__in=current).values(f.attname)
+        elif hop.kind == "link":
             current = schema.model._base_manager.filter(**{f"{f.attname}__in": current}).values(
                 "pk"
             )

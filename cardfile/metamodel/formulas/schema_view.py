@@ -62,6 +62,27 @@ def field_formula_type(registry: SchemaRegistry, f: Field) -> t.FormulaType | No
     return None
 
 
+def reverse_links(
+    registry: SchemaRegistry, schema: EntitySchema
+) -> dict[str, tuple[EntitySchema, Field]]:
+    """The records that link to ``schema``, by the name formulas give them: ``order__client``
+    (entity, then its link field), and plain ``order`` when that is order's only link here.
+    Names of the entity's own fields win over these."""
+    found: dict[str, tuple[EntitySchema, Field]] = {}
+    counts: dict[str, int] = {}
+    for source in registry.entities():
+        if source.parent_field is not None:
+            continue  # lines belong to their parent: reach them through its child table
+        for f in source.fields:
+            if f.type == "link" and f.options.get("target_id") == schema.entity.pk:
+                found[f"{source.slug}__{f.slug}"] = (source, f)
+                counts[source.slug] = counts.get(source.slug, 0) + 1
+    for source, f in list(found.values()):
+        if counts[source.slug] == 1:
+            found.setdefault(source.slug, (source, f))
+    return {name: pair for name, pair in found.items() if name not in schema.by_slug}
+
+
 class EntitySchemaView:
     """The engine's `SchemaView` over one entity: ``client.discount``, ``lines.amount``."""
 
@@ -77,7 +98,13 @@ class EntitySchemaView:
                 return FieldInfo(SYSTEM[slug][0], many) if last else None
             f = schema.by_slug.get(slug)
             if f is None:
-                return None
+                reverse = reverse_links(self.registry, schema).get(slug)
+                if reverse is None or many:
+                    return None
+                schema, many = reverse[0], True
+                if last:
+                    return FieldInfo(t.link(schema.slug), many)
+                continue
             kind_type = field_formula_type(self.registry, f)
             if kind_type is None:
                 raise FormulaNameError(
@@ -101,13 +128,17 @@ class EntitySchemaView:
         schema = self.schema
         for slug in prefix:
             f = schema.by_slug.get(slug)
+            reverse = reverse_links(self.registry, schema).get(slug)
+            if reverse is not None and f is None:
+                schema = reverse[0]
+                continue
             if f is None or f.type not in ("link", "child_table"):
                 return []
             schema = self.registry.entity_by_id(f.options["target_id"])
         readable = [
             f.slug for f in schema.fields if field_formula_type(self.registry, f) is not None
         ]
-        return [*readable, *SYSTEM]
+        return [*readable, *SYSTEM, *reverse_links(self.registry, schema)]
 
 
 def _outer(name: str, depth: int) -> Any:
@@ -151,7 +182,13 @@ class RowScope:
         return Subquery(linked.values("__".join(names))[:1])
 
     def rows(self, path: tuple[str, ...]) -> tuple[int, RowScope, QuerySet]:
-        f = self.schema.by_slug[path[0]]
+        f = self.schema.by_slug.get(path[0])
+        if f is None:  # records that link here
+            source, link = reverse_links(self.registry, self.schema)[path[0]]
+            linking = source.model._base_manager.filter(
+                deleted_at__isnull=True, **{link.attname: _outer("pk", self.depth + 1)}
+            )
+            return 1, RowScope(self.registry, source), linking
         child = self.registry.entity_by_id(f.options["target_id"])
         lines = child.model._base_manager.filter(
             deleted_at__isnull=True, **{f.attname: _outer("pk", self.depth + 1)}

@@ -31,7 +31,7 @@ from cardfile.metamodel.fields import get_field_type
 from cardfile.metamodel.records.selectors import line_ordering
 from cardfile.metamodel.schema.dynamic import EntitySchema, SchemaRegistry, get_registry
 
-from .schema_view import SYSTEM, EntitySchemaView, RowScope
+from .schema_view import SYSTEM, EntitySchemaView, RowScope, reverse_links
 
 K = t.Kind
 _VALUE = "_cf_formula_value"
@@ -177,6 +177,12 @@ def path_value(registry: SchemaRegistry, schema: EntitySchema, obj: Any, path: t
             return obj.pk
         related = name in ("created_by", "updated_by", "branch")
         return getattr(obj, f"{name}_id" if related else name)
+    if slug not in schema.by_slug:  # records that link here, in their order
+        source, link = reverse_links(registry, schema)[slug]
+        linking = source.model._base_manager.filter(
+            deleted_at__isnull=True, **{link.attname: obj.pk}
+        ).order_by(*line_ordering(source))
+        return [path_value(registry, source, row, path[1:]) for row in linking]
     if len(path) == 1 and schema.by_slug[slug].type not in ("child_table",):
         return _field_value(schema, slug, obj)
     f = schema.by_slug[slug]

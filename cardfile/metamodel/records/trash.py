@@ -192,6 +192,7 @@ def _mark(
         for pk, version in manager.filter(pk__in=ids).order_by("id").values_list("pk", "version"):
             ctx.history.append(history_entry(schema, pk, action, version, ctx.user_id))
             ctx.event(event, schema, pk, [])
+        ctx.links_changed(schema, manager.filter(pk__in=ids))
 
 
 def _lock(schema: EntitySchema, record_id: int, *, in_trash: bool) -> models.Model:

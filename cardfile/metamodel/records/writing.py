@@ -83,6 +83,29 @@ class WriteContext:
         """Record that ``key`` (a field pk or system slug) of these records changed."""
         self.changes[(entity_pk, key)].update(ids)
 
+    def watched_links(self, schema: EntitySchema) -> list[Field]:
+        """Link fields of ``schema`` that computed fields read backwards (``SUM(order.total)``
+        on a client): a record starting or stopping to link moves them."""
+        from cardfile.metamodel.formulas.graph import plan_for
+
+        watched = plan_for(self.registry).reverse_links
+        return [f for f in schema.fields if f.pk in watched]
+
+    def linked(self, f: Field, ids: list[Any]) -> None:
+        # key ("linked", link pk): the formula graph (formulas.graph.LINKED) reads the same
+        targets = [pk for pk in ids if pk is not None]
+        if targets:
+            self.changed(f.options["target_id"], ("linked", f.pk), targets)
+
+    def links_changed(self, schema: EntitySchema, rows: Any) -> None:
+        """The records of ``rows`` (a queryset) were trashed or restored: whatever they link
+        to through watched links has new computed values over its linking records."""
+        links = self.watched_links(schema)
+        if links:
+            for values in rows.values(*[f.attname for f in links]):
+                for f in links:
+                    self.linked(f, [values[f.attname]])
+
     def lines_changed(self, row: RowPlan) -> None:
         """A line of ``row.parent`` was added, changed or removed: its parent's rollups move."""
         if row.parent is not None:
@@ -237,6 +260,8 @@ def insert_rows(
     with unique_guard(ctx.registry, rows):
         schema.model._default_manager.bulk_create(objs, batch_size=BATCH_SIZE)
     ctx.inserted[schema.entity.pk].update(obj.pk for obj in objs)
+    for f in ctx.watched_links(schema):
+        ctx.linked(f, [row.values.get(f.pk) for row in rows])
     for row in rows:
         ctx.validated.append((schema, row.obj.pk, row.prefix))
         ctx.lines_changed(row)
@@ -307,6 +332,9 @@ def update_row(ctx: WriteContext, row: RowPlan) -> None:
         if plan.changed():
             ctx.changed(entity_pk, pk, [obj.pk])
     ctx.lines_changed(row)
+    for f in ctx.watched_links(schema):
+        if f.pk in row.values:
+            ctx.linked(f, [row.before.get(f.pk), row.values[f.pk]])
     ctx.validated.append((schema, obj.pk, row.prefix))
     if row.parent is None:
         ctx.written.append((schema, obj))
