@@ -25,13 +25,16 @@ class CheckedFormula:
     """A parsed and type-checked formula; ``dependencies`` are the field paths it reads.
 
     ``node_types`` maps ``id(node)`` of every node of ``ast`` to its checked `Arg` (type and
-    whether it ranges over rows): the SQL compiler chooses its SQL by them."""
+    whether it ranges over rows): the SQL compiler chooses its SQL by them. ``volatile`` is true
+    when the formula calls a volatile function (TODAY, NOW, ME, MY_BRANCH): stored, its value
+    is the one of the moment (and writer) of the record's last write, and goes stale after."""
 
     source: str
     ast: ast.Expression
     type: t.FormulaType
     dependencies: frozenset[tuple[str, ...]]
     node_types: Mapping[int, Arg] = field(default_factory=dict, compare=False, repr=False)
+    volatile: bool = False
 
     def arg(self, node: ast.Expression) -> Arg:
         return self.node_types[id(node)]
@@ -52,7 +55,12 @@ def check(text: str, schema: t.SchemaView) -> CheckedFormula:
     except FormulaError as error:
         raise error.with_source(text) from None
     return CheckedFormula(
-        text, tree, result.type, frozenset(checker.dependencies), checker.node_types
+        text,
+        tree,
+        result.type,
+        frozenset(checker.dependencies),
+        checker.node_types,
+        volatile=checker.volatile,
     )
 
 
@@ -129,6 +137,7 @@ class _Checker:
         self.schema = schema
         self.dependencies: set[tuple[str, ...]] = set()
         self.node_types: dict[int, Arg] = {}
+        self.volatile = False
 
     def visit(self, node: ast.Expression) -> Arg:
         result = self._visit(node)
@@ -215,6 +224,7 @@ class _Checker:
                 span=node.span,
                 expected=[_("{arity} arguments").format(arity=arity)],
             )
+        self.volatile = self.volatile or function.volatile
         args = [self.visit(arg) for arg in node.args]
         result = function.type_rule(args)
         many = False if function.aggregate else any(arg.many for arg in args)

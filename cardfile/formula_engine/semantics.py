@@ -14,16 +14,29 @@ back ends compute these with fewer digits than 34 and must agree with Python to 
 
 Rounding: ROUND rounds half away from zero like Excel (``ROUND(2.5) = 3``, ``ROUND(-2.5) = -3``);
 ROUNDUP rounds away from zero, ROUNDDOWN toward zero; FLOOR and CEILING go to the multiple of
-the step below / above (toward -inf / +inf). Negative digits round left of the point.
+the step below / above (toward -inf / +inf). Negative digits round left of the point; digits
+are taken within [-40, 40] (``ROUND(x, 99)`` is ``ROUND(x, 40)``), and a value that has no more
+decimals than asked is returned as it is (``ROUND(1.5, 40) = 1.5``). FLOOR, CEILING and MOD are
+exact however many digits the numbers have (no division is rounded on the way); MOD's sign
+follows the divisor (``MOD(-1, 3) = 2``).
 
 Text of values (``&``, CONCAT, TEXT, text functions): a number without trailing zeros and
 without exponent (``2.50`` is ``2.5``, ``500`` is ``500``); money with its currency's decimals
 and code (``12.50 EUR``); TRUE / FALSE; a date ``YYYY-MM-DD``; a datetime
 ``YYYY-MM-DD HH:MM:SS`` in the installation's time zone (`RecordContext.tz`); a duration as
 hours, minutes and seconds ``26:05:00`` (whole seconds, rounded down); blank is ``""``.
+TEXT(value, format) writes a number, percent, money amount, date or datetime in one of a small
+fixed set of formats (``"#,##0.00"``, ``"0%"``, ``"DD.MM.YYYY HH:MM"`` ...: the list and its
+rules are in `cardfile.formula_engine.functions.text`); numbers round half away from zero there
+too, and a value that rounds to zero has no minus sign.
 
-Time zone: YEAR, MONTH, DAY, WEEKDAY, DATEDIF, EOMONTH, TODAY and DATEADD by months or years see
-a datetime in the installation's time zone, as its owner does.
+Time zone: YEAR, MONTH, DAY, WEEKDAY, DATEDIF, EOMONTH, TODAY, TEXT with a date format and
+DATEADD by months or years see a datetime in the installation's time zone, as its owner does.
+
+Volatile functions: TODAY, NOW, ME and MY_BRANCH read the moment and who asks, not the record.
+A preview or condition sees their value now; a stored (computed) formula using them takes their
+value at the moment the record was last written (the writer's user and branch, the time of the
+write) and keeps it until the next write, so it goes stale. `CheckedFormula.volatile` tells.
 
 Blank (spreadsheet semantics):
 
@@ -38,7 +51,9 @@ comparison             blank equals blank, 0, "" and FALSE (``blank = 0`` is TRU
                        link or user only ``=``/``<>`` to blank hold, ordering is FALSE
 conditions             blank is FALSE (IF, AND, OR, NOT, SUMIF conditions)
 dates                  ``date + blank = date``; ``blank + date = date``; ``duration * blank``
-                       is a zero duration and ``duration / blank`` is blank
+                       is a zero duration and ``duration / blank`` is blank; a duration
+                       times or divided by a number is exact to the microsecond (half
+                       away from zero)
 functions              text functions read blank as ""; numeric ones as 0; aggregates
                        skip blanks (COUNT counts non-blank values; AVG of nothing is blank)
 =====================  ===============================================================
@@ -148,9 +163,9 @@ def _dates(op: str, left: Any, right: Any) -> Any:
     if isinstance(left, timedelta) and isinstance(right, timedelta) and op in "+-":
         return _OPS[op](left, right)
     if isinstance(left, timedelta) and isinstance(right, Decimal | type(None)) and op in "*/":
-        if op == "/":
-            return _OPS[op](left, float(right)) if right else None
-        return left * float(right or 0)
+        if op == "/" and not right:
+            return None
+        return scale_duration(left, op, right or Decimal(0))
     if left is None and isinstance(right, timedelta) and op in "+-":
         return right if op == "+" else -right
     raise FormulaTypeError(
@@ -197,6 +212,15 @@ def combine(op: str, left: Any, right: Any, left_kind: str, right_kind: str) -> 
     return arithmetic(op, left, right)
 
 
+def scale_duration(value: timedelta, op: str, factor: Decimal) -> timedelta:
+    """A duration times or divided by a number, exactly on its microseconds, rounded half away
+    from zero to a whole microsecond."""
+    micros = Decimal(value // timedelta(microseconds=1))
+    with localcontext(DECIMAL_CONTEXT):
+        scaled = micros * factor if op == "*" else micros / factor
+        return timedelta(microseconds=int(scaled.to_integral_value(rounding=ROUND_HALF_UP)))
+
+
 def arithmetic(op: str, left: Any, right: Any) -> Any:
     """``+ - * / ^`` on runtime values, with the blank and money rules above."""
     if left is None and right is None:
@@ -215,6 +239,10 @@ def arithmetic(op: str, left: Any, right: Any) -> Any:
 
 
 def _money(op: str, left: Any, right: Any) -> Any:
+    if left is None and isinstance(right, Money) and op in "+-/":  # blank money is zero money
+        left = Money(Decimal(0), right.currency)
+    elif right is None and isinstance(left, Money) and op in "+-":
+        right = Money(Decimal(0), left.currency)
     both = isinstance(left, Money) and isinstance(right, Money)
     currency = (
         _same_currency(left, right)
@@ -245,13 +273,15 @@ def _power(base: Decimal, exponent: Decimal) -> Decimal | None:
 
 
 def negate(value: Any) -> Any:
+    """``-value``, exact at any length (``-x`` on a Decimal would round to the context)."""
     if value is None:
         return None
     if isinstance(value, Money):
-        return Money(-value.amount, value.currency)
+        return Money(negate(value.amount), value.currency)
     if isinstance(value, timedelta):
         return -value
-    return -_amount(value)
+    amount = _amount(value)
+    return amount.copy_negate() if amount else amount.copy_abs()  # no "-0"
 
 
 def number_text(value: Decimal) -> str:

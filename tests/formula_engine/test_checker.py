@@ -86,6 +86,13 @@ def test_dependencies_are_the_field_paths_read(schema):
         ("received + created", 11, "Cannot apply"),
         ('ROUND("x")', 6, "number"),
         ('DATEADD(received, 1, "fortnights")', 21, "Unknown unit"),
+        ('TEXT(qty, "0.00" & "")', 10, "text in quotes"),
+        ("TEXT(qty, title)", 10, "text in quotes"),
+        ('TEXT(qty, "0,00")', 10, "Unknown TEXT format"),
+        ('TEXT(title, "0.00")', 5, "a number or money"),
+        ('TEXT(price, "0%")', 5, "a number"),
+        ('TEXT(qty, "DD.MM.YYYY")', 5, "a date"),
+        ('TEXT(received, "DD.MM.YYYY HH:MM")', 5, "a datetime"),
         ("lines.amount", 0, "one value per row"),
         ("SUMIF(lines.amount, paid)", 20, "rows being added up"),
         ("IFS(paid, 1, paid)", 13, "pairs"),
@@ -150,3 +157,44 @@ def test_unknown_name_without_close_match_lists_what_exists(schema):
 def test_kind_values_are_stable():
     assert Kind.MONEY.value == "money"
     assert str(t.money("EUR")) == "money (EUR)"
+
+
+def test_an_unknown_text_format_lists_the_accepted_ones(schema):
+    with pytest.raises(FormulaTypeError) as raised:
+        check('TEXT(qty, "yyyy-mm-dd")', schema)
+
+    error = raised.value
+    assert '"#,##0.00"' in error.expected
+    assert '"DD.MM.YYYY HH:MM:SS"' in error.expected
+    assert '"0.0%"' in error.message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'TEXT(price, "#,##0.00")',
+        'TEXT(rate, "0.0%")',
+        'TEXT(qty / 3, "0.000")',
+        'TEXT(created, "MM/DD/YYYY HH:MM:SS")',
+        'TEXT(received, "DD.MM.YY")',
+        'TEXT(BLANK(), "0%")',
+        'SUBSTITUTE(title, "a", "b", qty)',
+    ],
+)
+def test_text_formats_and_substitute_instances_check(schema, text):
+    assert check(text, schema).type == t.TEXT
+
+
+@pytest.mark.parametrize(
+    ("text", "volatile"),
+    [
+        ("TODAY()", True),
+        ("YEAR(NOW()) + qty", True),
+        ("IF(assignee = ME(), 1, 0)", True),
+        ("branch = MY_BRANCH()", True),
+        ("qty * 2", False),
+        ('DATEADD(received, 1, "days")', False),
+    ],
+)
+def test_formulas_calling_today_now_me_or_my_branch_are_volatile(schema, text, volatile):
+    assert check(text, schema).volatile is volatile

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -162,3 +162,21 @@ def test_comparing_unrelated_values_is_a_type_error():
         evaluate('d = "x"', context(d=date(2024, 1, 1)))
     with pytest.raises(FormulaTypeError, match="Expected TRUE or FALSE"):
         evaluate('IF("x", 1, 2)', context())
+
+
+def test_durations_scale_exactly_to_the_microsecond():
+    span = timedelta(seconds=975608)
+    # 975608 s / 7 = 139372.571428571... s: half away from zero to a whole microsecond
+    assert evaluate("span / 7", context(span=span)) == timedelta(
+        seconds=139372, microseconds=571429
+    )
+    assert evaluate("span * 0.5", context(span=timedelta(microseconds=3))) == timedelta(
+        microseconds=2
+    )
+    assert evaluate("span / b", context(span=span, b=None)) is None
+    assert evaluate("span * b", context(span=span, b=None)) == timedelta(0)
+
+
+def test_blank_money_over_money_is_zero():
+    price = Money(Decimal(4), EUR)
+    assert evaluate("b / price", context(b=None, price=price)) == Decimal(0)

@@ -24,7 +24,7 @@ from cardfile.formula_engine.functions.registry import (
 )
 from cardfile.formula_engine.semantics import arithmetic, compare, truthy
 
-ORDERED = frozenset(t.NUMERIC | {t.Kind.DATE, t.Kind.DATETIME, t.Kind.DURATION, t.Kind.TEXT})
+ORDERED = frozenset(t.NUMERIC | t.TEXTUAL | {t.Kind.DATE, t.Kind.DATETIME, t.Kind.DURATION})
 
 
 def _flatten(values) -> list:

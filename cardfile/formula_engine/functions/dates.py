@@ -7,6 +7,7 @@ negative when the end comes first; a month is whole once the day of month is rea
 "years" (case-insensitive).
 An impossible DATE(2024, 2, 30) is blank. A datetime is seen in the installation's time zone
 (`RecordContext.tz`): YEAR(NOW()) is the owner's year, DATEADD by months keeps the local time.
+TODAY and NOW are volatile: a stored formula takes them at the moment its record was last written.
 """
 
 from __future__ import annotations
@@ -65,12 +66,12 @@ def add_months(day: date, months: int) -> date:
     return day.replace(year=year, month=month + 1, day=min(day.day, last))
 
 
-@register("TODAY", (0, 0), fixed(t.DATE))
+@register("TODAY", (0, 0), fixed(t.DATE), volatile=True)
 def today(ctx):
     return local(ctx.now, ctx.tz).date()
 
 
-@register("NOW", (0, 0), fixed(t.DATETIME))
+@register("NOW", (0, 0), fixed(t.DATETIME), volatile=True)
 def now(ctx):
     return ctx.now
 

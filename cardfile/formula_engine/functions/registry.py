@@ -7,6 +7,8 @@ arguments and return the result type, raising `FormulaTypeError` at the offendin
 ``python`` receives the `EvalContext` and then the arguments: values for ordinary functions,
 zero-argument callables for ``lazy`` ones (IF evaluates only the branch it takes), and for
 ``aggregate`` ones a list of per-row values for every argument that ranges over a child table.
+``volatile`` ones (TODAY, NOW, ME, MY_BRANCH) read the moment or who asks rather than the record:
+a stored formula using them keeps the value they had when its record was last written.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class FormulaFunction:
     lazy: bool = False
     aggregate: bool = False
     sql: Callable[..., Any] | None = None
+    volatile: bool = False
 
 
 REGISTRY: dict[str, FormulaFunction] = {}
@@ -53,12 +56,20 @@ def register(
     *,
     lazy: bool = False,
     aggregate: bool = False,
+    volatile: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator registering a Python implementation under ``name``."""
 
     def decorate(python: Callable[..., Any]) -> Callable[..., Any]:
         REGISTRY[name] = FormulaFunction(
-            name, arity[0], arity[1], type_rule, python, lazy=lazy, aggregate=aggregate
+            name,
+            arity[0],
+            arity[1],
+            type_rule,
+            python,
+            lazy=lazy,
+            aggregate=aggregate,
+            volatile=volatile,
         )
         return python
 

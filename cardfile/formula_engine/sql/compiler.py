@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Expression, Subquery
+from django.db.models import Expression, F, Subquery
 from django.utils.translation import gettext as _
 
 from cardfile.formula_engine import ast
@@ -26,6 +26,7 @@ from cardfile.formula_engine import types as t
 from cardfile.formula_engine.checker import CheckedFormula
 from cardfile.formula_engine.errors import FormulaError, FormulaTypeError
 from cardfile.formula_engine.functions import REGISTRY
+from cardfile.formula_engine.functions.text import DATE_PATTERNS, FORMATS, TextFormat
 from cardfile.formula_engine.semantics import INEXACT_PLACES, POWER_LIMIT, local
 
 from . import sqlite
@@ -399,17 +400,14 @@ class _Compiler:
                 b,
                 kind=K.DURATION,
             )
+        # scaled exactly on microseconds, rounded half away from zero (semantics.scale_duration)
         a, b = self.as_kind(left, K.DURATION), self.number(right)
-        if op == "*":
-            return self.sql(
-                f"CASE WHEN {{0}} IS NULL AND {{1}} IS NULL THEN NULL "
-                f"ELSE COALESCE({{0}}, {zero}) * CAST(COALESCE({{1}}, 0) AS double precision) END",
-                a,
-                b,
-                kind=K.DURATION,
-            )
+        micros = f"EXTRACT(EPOCH FROM COALESCE({{0}}, {zero})) * 1000000"
+        scaled = f"{micros} * COALESCE({{1}}, 0)" if op == "*" else f"{micros} / NULLIF({{1}}, 0)"
+        blank_both = "{0} IS NULL AND {1} IS NULL" if op == "*" else "FALSE"
         return self.sql(
-            f"COALESCE({{0}}, {zero}) / CAST(NULLIF({{1}}, 0) AS double precision)",
+            f"CASE WHEN {blank_both} THEN NULL "
+            f"ELSE CAST(ROUND({scaled}) AS bigint) * INTERVAL '1 microsecond' END",
             a,
             b,
             kind=K.DURATION,
@@ -544,33 +542,41 @@ class _Compiler:
     def fn_abs(self, args, result):
         return self.sql("ABS(COALESCE({0}, 0))", self.number(args[0]), kind=K.DECIMAL)
 
-    def _step(self, args, function):
+    def modulo(self, amount: Expression, divisor: Expression) -> Expression:
+        """``amount`` mod ``divisor`` with the divisor's sign, exact like `math.modulo`:
+        PostgreSQL's MOD truncates (the sign of ``amount``), so a remainder of the other sign
+        moves by one divisor. A zero or blank divisor gives blank."""
+        rest = "MOD({0}, NULLIF({1}, 0))"
+        return self.sql(
+            f"CASE WHEN {rest} <> 0 AND ({rest} < 0) <> ({{1}} < 0) THEN {rest} + {{1}} "
+            f"ELSE {rest} END",
+            amount,
+            divisor,
+            kind=K.DECIMAL,
+        )
+
+    def _step(self, args, upward: bool):
+        """FLOOR / CEILING without dividing: ``x - MOD(x, step)`` (ceiling: ``-FLOOR(-x)``)."""
         step = (
             self.sql("ABS(COALESCE({0}, 1))", self.number(args[1]), kind=K.DECIMAL)
             if len(args) > 1
             else Param(Decimal(1), K.DECIMAL)
         )
-        return self.sql(
-            f"{function}(ROUND(COALESCE({{0}}, 0), {_WIDE}) / NULLIF({{1}}, 0)) * {{1}}",
-            self.number(args[0]),
-            step,
-            kind=K.DECIMAL,
-        )
+        amount = self.sql("COALESCE({0}, 0)", self.number(args[0]), kind=K.DECIMAL)
+        if upward:
+            negated = self.sql("-{0}", amount, kind=K.DECIMAL)
+            return self.sql("{0} + {1}", amount, self.modulo(negated, step), kind=K.DECIMAL)
+        return self.sql("{0} - {1}", amount, self.modulo(amount, step), kind=K.DECIMAL)
 
     def fn_floor(self, args, result):
-        return self._step(args, "FLOOR")
+        return self._step(args, upward=False)
 
     def fn_ceiling(self, args, result):
-        return self._step(args, "CEIL")
+        return self._step(args, upward=True)
 
     def fn_mod(self, args, result):
-        return self.sql(
-            f"COALESCE({{0}}, 0) - {{1}} * FLOOR(ROUND(COALESCE({{0}}, 0), {_WIDE}) "
-            "/ NULLIF({1}, 0))",
-            self.number(args[0]),
-            self.number(args[1]),
-            kind=K.DECIMAL,
-        )
+        amount = self.sql("COALESCE({0}, 0)", self.number(args[0]), kind=K.DECIMAL)
+        return self.modulo(amount, self.number(args[1]))
 
     def fn_power(self, args, result):
         return self.power(self.number(args[0]), self.number(args[1]))
@@ -630,11 +636,24 @@ class _Compiler:
         )
 
     def fn_substitute(self, args, result):
+        text, old, new = (self.text(arg) for arg in args[:3])
+        if len(args) == 3:
+            return self.sql("REPLACE({0}, {1}, {2})", text, old, new, kind=K.TEXT)
+        # Only the nth occurrence: the pieces between occurrences (STRING_TO_ARRAY splits at the
+        # same non-overlapping ones as REPLACE, with no pattern syntax), joined back with ``old``
+        # on both sides of the nth gap and ``new`` in it.
+        nth = self.to_int(
+            self.sql("COALESCE({0}, 0)", self.number(args[3]), kind=K.DECIMAL), 0, _MAX_INT
+        )
+        pieces = "(STRING_TO_ARRAY({0}, {1}))"
         return self.sql(
-            "REPLACE({0}, {1}, {2})",
-            self.text(args[0]),
-            self.text(args[1]),
-            self.text(args[2]),
+            f"CASE WHEN {{1}} = '' OR {{3}} < 1 OR {{3}} >= CARDINALITY({pieces}) THEN {{0}} "
+            f"ELSE ARRAY_TO_STRING({pieces}[1:{{3}}], {{1}}) || {{2}} "
+            f"|| ARRAY_TO_STRING({pieces}[{{3}} + 1:], {{1}}) END",
+            text,
+            old,
+            new,
+            nth,
             kind=K.TEXT,
         )
 
@@ -647,7 +666,58 @@ class _Compiler:
         )
 
     def fn_text(self, args, result):
-        return self.text(args[0])
+        if len(args) == 1:
+            return self.text(args[0])
+        format_ = args[1].sql  # the checker admits only a text literal here
+        if not isinstance(format_, Param):
+            raise FormulaTypeError(_("The format of TEXT must be a text in quotes."))
+        spec = FORMATS[format_.value]
+        value = args[0]
+        if value.kind is K.BLANK:
+            return Param("", K.TEXT)
+        if spec.is_number:
+            return self.formatted_number(value, spec)
+        pattern = _PG_DATE_PATTERNS[spec.pattern] + _PG_CLOCKS.get(spec.clock, "")
+        if value.kind is K.DATETIME:
+            moment = self.sql("{0} AT TIME ZONE {1}", value.sql, self.tz(), kind=K.DATETIME)
+        else:
+            moment = value.sql
+        return self.sql(
+            "COALESCE(TO_CHAR({0}, {1}), '')", moment, Param(pattern, K.TEXT), kind=K.TEXT
+        )
+
+    def formatted_number(self, value: Compiled, spec: TextFormat) -> Expression:
+        """A number in a TEXT number or percent format, as `text.fixed_point` writes it. Not
+        TO_CHAR: its patterns overflow to '###' past their digits and its separators follow
+        the locale; ROUND (half away from zero, scale = places) cast to text is exact at any
+        size, and the thousands are grouped by a fixed pattern over digits only."""
+        amount = self.number(value)
+        if spec.percent:
+            amount = self.sql("{0} * 100", amount, kind=K.DECIMAL)
+        places = spec.places
+        digits = self.sql(f"CAST(ROUND(ABS({{0}}), {places}) AS text)", amount, kind=K.TEXT)
+        if spec.grouped:
+            whole = self.sql(
+                "REGEXP_REPLACE(SPLIT_PART({0}, '.', 1), {1}, {2}, 'g')",
+                digits,
+                Param(r"(\d)(?=(\d{3})+$)", K.TEXT),
+                Param(r"\1,", K.TEXT),
+                kind=K.TEXT,
+            )
+            if places:
+                digits = self.sql(
+                    "{0} || '.' || SPLIT_PART({1}, '.', 2)", whole, digits, kind=K.TEXT
+                )
+            else:
+                digits = whole
+        return self.sql(
+            f"CASE WHEN {{0}} IS NULL THEN '' ELSE "
+            f"(CASE WHEN ROUND({{0}}, {places}) < 0 THEN '-' ELSE '' END) || {{1}} || {{2}} END",
+            amount,
+            digits,
+            Param("%" if spec.percent else "", K.TEXT),
+            kind=K.TEXT,
+        )
 
     # dates
 
@@ -840,7 +910,9 @@ class _Compiler:
         def build(line_frame: _Frame, queryset: Any) -> tuple[Expression, Expression]:
             value = self.visit(arg, line_frame)
             adder = "SUM" if self.pg else "cf_sum"
-            count = self.scalar(queryset, self.sql("COUNT({0})", value.sql, kind=K.DECIMAL))
+            count = self.scalar(
+                queryset, self.sql("CAST(COUNT({0}) AS numeric)", value.sql, kind=K.DECIMAL)
+            )
             if value.kind not in NUMERIC:
                 return Param(Decimal(0), K.DECIMAL), count
             total = self.scalar(queryset, self.sql(f"{adder}({{0}})", value.sql, kind=K.DECIMAL))
@@ -858,7 +930,9 @@ class _Compiler:
         def build(line_frame: _Frame, queryset: Any) -> Expression:
             test = self.condition(self.visit(condition, line_frame))
             if name == "COUNTIF":
-                inner = self.sql("COUNT(CASE WHEN {0} THEN 1 END)", test, kind=K.DECIMAL)
+                inner = self.sql(
+                    "CAST(COUNT(CASE WHEN {0} THEN 1 END) AS numeric)", test, kind=K.DECIMAL
+                )
                 return self.sql("COALESCE({0}, 0)", self.scalar(queryset, inner), kind=K.DECIMAL)
             value = self.number(self.visit(values, line_frame))
             adder = "SUM" if self.pg else "cf_sum"
@@ -884,15 +958,22 @@ class _Compiler:
 
         def build(line_frame: _Frame, queryset: Any) -> Expression:
             value = self.visit(arg, line_frame)
-            key = self.order_key(value)
-            ordering = key.desc() if name == "MAX" else key.asc()
-            picked = (
-                queryset.annotate(_cf_v=self.as_kind(value, result.kind))
-                .filter(_cf_v__isnull=False)
-                .order_by(ordering, *line_frame.scope.order_by())
-                .values("_cf_v")[:1]
-            )
-            return Subquery(picked, output_field=output_field(result.kind))
+            picked = self.as_kind(value, result.kind)
+            if value.kind not in t.TEXTUAL:  # ordered like SQL orders them
+                return self.scalar(queryset, self.sql(f"{name}({{0}})", picked, kind=result.kind))
+            # text: by its lower case, ties to the first line; aggregate arguments may read
+            # the outer record, which an ORDER BY of a subquery may not
+            order = [F(column) for column in line_frame.scope.order_by()]
+            slots = ", ".join(f"{{{i}}}" for i in range(1, len(order) + 1))
+            if self.pg:
+                direction = "DESC" if name == "MAX" else "ASC"
+                template = (
+                    f'(ARRAY_AGG({{0}} ORDER BY LOWER({{0}}) COLLATE "C" {direction}, {slots}) '
+                    "FILTER (WHERE {0} IS NOT NULL))[1]"
+                )
+            else:
+                template = f"cf_{name.lower()}_text({{0}}, {slots})"
+            return self.scalar(queryset, self.sql(template, picked, *order, kind=result.kind))
 
         return self.subquery(arg, frame, build)
 
@@ -931,6 +1012,10 @@ class _Compiler:
             return total.sql
         return self.sql(" + ".join(f"{{{i}}}" for i in range(len(values))), *values, kind=K.DECIMAL)
 
+
+# TEXT's date formats as TO_CHAR patterns (their separators are literal there too).
+_PG_DATE_PATTERNS = {pattern: pattern for pattern in DATE_PATTERNS}
+_PG_CLOCKS = {"HH:MM": " HH24:MI", "HH:MM:SS": " HH24:MI:SS"}
 
 # Compiled natively from their nodes on both back ends (with the lazy ones: IF, AND ...).
 _CONTEXT_FUNCTIONS = frozenset({"ME", "MY_BRANCH", "TODAY", "NOW", "ISBLANK", "BLANK"})

@@ -181,6 +181,31 @@ class ExactSum:
         return None if self.total is None else to_sqlite(self.total, "n")
 
 
+class _FirstText:
+    """``cf_min_text(value, order...)``: the text first in lower-case code-point order (ties: the
+    first line), as `semantics.compare` orders text; ``cf_max_text`` the last."""
+
+    descending = False
+
+    def __init__(self) -> None:
+        self.best: tuple[Any, ...] | None = None
+
+    def step(self, value: Any, *order: Any) -> None:
+        if value is None:
+            return
+        text = str(value)
+        key = (text.lower(), tuple(-o if self.descending else o for o in order))
+        if self.best is None or (key > self.best[0] if self.descending else key < self.best[0]):
+            self.best = (key, text)
+
+    def finalize(self) -> Any:
+        return None if self.best is None else self.best[1]
+
+
+class _LastText(_FirstText):
+    descending = True
+
+
 def install(connection: Any) -> None:
     """Register the functions on a new SQLite connection (``connection_created``)."""
     if connection.vendor != "sqlite":
@@ -188,6 +213,8 @@ def install(connection: Any) -> None:
     raw = connection.connection
     raw.create_function("cf_call", -1, cf_call, deterministic=True)
     raw.create_aggregate("cf_sum", 1, ExactSum)
+    raw.create_aggregate("cf_min_text", -1, _FirstText)
+    raw.create_aggregate("cf_max_text", -1, _LastText)
 
 
 def on_connection_created(sender: Any, connection: Any, **kwargs: Any) -> None:
