@@ -1,4 +1,5 @@
-"""`cardfile bench`: speed of the list API, record creation and schema changes on PostgreSQL.
+"""`cardfile bench`: speed of the list API, record creation, schema changes and formulas on
+PostgreSQL.
 
 Every figure is a ratio against a baseline measured in the same run on the same machine (hand
 written SQL through psycopg, plain Django ORM bulk inserts, raw DDL), so results compare across
@@ -6,4 +7,4 @@ machines. The benchmarks run in a scratch database that is dropped at the end; t
 the database DATABASE_URL names.
 """
 
-SCENARIOS = ("list", "create", "schema")
+SCENARIOS = ("list", "create", "schema", "formula")

@@ -17,6 +17,7 @@ class BenchContext:
     dataset: Dataset
     # psycopg.connect() keyword arguments for the scratch database, without Django's additions
     plain_params: dict[str, Any]
+    rows: int = 0  # --rows: the size of the tables the list, schema and formula scenarios use
     _token: str | None = None
 
     def plain_connection(self) -> psycopg.Connection:

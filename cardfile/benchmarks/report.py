@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-Unit = Literal["ms", "rec/s", "rows/s", "queries"]
+Unit = Literal["ms", "s", "rec/s", "rows/s", "eval/s", "queries"]
 # Units in which more is better; a ratio is always "times slower than the baseline".
-_RATES = {"rec/s", "rows/s"}
+_RATES = {"rec/s", "rows/s", "eval/s"}
 
 
 @dataclass

@@ -84,7 +84,7 @@ def _run_in_scratch(
     from django.core.management import call_command
     from django.db import connection
 
-    from . import create_bench, list_bench, schema_bench
+    from . import create_bench, formula_bench, list_bench, schema_bench
     from .context import BenchContext
     from .dataset import FIELDS, build_schema, load_rows
     from .report import format_table, machine_info
@@ -106,11 +106,14 @@ def _run_in_scratch(
         )
     else:
         dataset = load_rows(user, 0)
-    ctx = BenchContext(repeat=repeat, creates=creates, dataset=dataset, plain_params=plain)
+    ctx = BenchContext(
+        repeat=repeat, creates=creates, dataset=dataset, plain_params=plain, rows=rows
+    )
     scenarios: dict[str, Callable[[BenchContext], list[Any]]] = {
         "list": list_bench.run,
         "create": create_bench.run,
         "schema": schema_bench.run,
+        "formula": formula_bench.run,
     }
     results = []
     for scenario in only:

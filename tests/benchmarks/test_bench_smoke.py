@@ -23,7 +23,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 # value and baseline: a number with a unit, or "-" for no baseline
-_FIGURE = r"(?:[\d,]+(?:\.\d+)? (?:ms|rec/s|rows/s|queries)|-)"
+_FIGURE = r"(?:[\d,]+(?:\.\d+)? (?:ms|s|rec/s|rows/s|eval/s|queries)|-)"
 _ROW = re.compile(
     rf"^(?P<scenario>\w+)\s{{2,}}(?P<measure>.+?)\s{{2,}}(?P<value>{_FIGURE})\s+"
     rf"(?P<baseline>{_FIGURE})\s+(?P<ratio>\d+\.\d\d|-)\s+(?P<target>.+?)\s+(?P<ok>yes|NO|-)$"
@@ -56,6 +56,8 @@ def test_bench_smoke_run_reports_every_scenario(tmp_path: Path) -> None:
         "300",
         "--repeat",
         "5",
+        "--only",  # all of them: the command's default leaves the formula scenario out
+        ",".join(SCENARIOS),
     ]
 
     # when
@@ -74,6 +76,16 @@ def test_bench_smoke_run_reports_every_scenario(tmp_path: Path) -> None:
     measured = {(row["scenario"], row["ratio"] != "-") for row in rows}
     assert measured == {(scenario, True) for scenario in SCENARIOS}, result.stdout
     assert "list" in {row["scenario"] for row in rows if row["target"] != "-"}
+    formula = [row["measure"] for row in rows if row["scenario"] == "formula"]
+    for measure in (
+        "recompute 10,000 rows",
+        "record_update meanwhile, p99",
+        "update 1 line of 20, total right, median",
+        "update 1 line of 20, total right, SQL queries",
+        "Python evaluator, 10-node formula",
+        "compile to SQL, 100-node formula",
+    ):
+        assert any(m.startswith(measure) for m in formula), (measure, result.stdout)
 
 
 def test_bench_refuses_other_databases(tmp_path: Path) -> None:
