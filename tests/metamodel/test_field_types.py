@@ -116,7 +116,12 @@ def test_date_and_datetime(settings):
         with pytest.raises(FieldValueError, match="YYYY-MM-DD"):
             internal("date", "01/03/2026")
         moment = internal("datetime", "2026-03-01T10:00")
-        assert moment.utcoffset() == dt.timedelta(hours=1)  # taken in the installation's zone
+        # taken in the installation's zone (10:00 in Berlin), kept in UTC
+        assert moment == dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
+        assert moment.utcoffset() == dt.timedelta(0)
+        # an offset PostgreSQL would refuse (+16:46) is the same instant in UTC
+        odd = internal("datetime", "2026-03-01T20:00:00+16:46")
+        assert odd == dt.datetime(2026, 3, 1, 3, 14, tzinfo=dt.UTC)
         assert roundtrip("datetime", "2026-03-01T09:00:00Z") == "2026-03-01T10:00:00+01:00"
         # a datetime's text keeps its local date; a date becomes local midnight
         assert internal("date", "2026-03-01T23:30:00+00:00") == dt.date(2026, 3, 2)
