@@ -109,6 +109,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     if not os.environ.get("DATABASE_URL"):
         VAR_DIR.mkdir(parents=True, exist_ok=True)
+    # Tests on SQLite use a file beside the database, not Django's shared-cache in-memory
+    # database: there a second thread meets "table is locked" at once instead of waiting, and
+    # the embedded default runs its jobs in a thread.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-cardfile.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
