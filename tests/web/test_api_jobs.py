@@ -10,16 +10,14 @@ from django.core import signals
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections, connection
 from django.test.utils import CaptureQueriesContext
-from hypothesis import HealthCheck, given, settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
 from schemathesis.specs.openapi.definitions import OPENAPI_31
 
 import tests.job_handlers  # noqa: F401 - registers the test_batches handler
 from cardfile.core.jobs import job_run
 from cardfile.core.models import Job
+from tests.web.conformance import conformance_failures, operations_under
 
 pytestmark = [pytest.mark.embedded]
 
@@ -200,29 +198,7 @@ def test_job_api_conforms_to_its_document(owner, clerk, wsgi_app):
     for n in range(3):
         _job(clerk if n else owner, run=n == 1)
     api_schema = schemathesis.openapi.from_wsgi("/api/schema/", wsgi_app, headers=headers)
-    operations = [
-        result.ok()
-        for result in api_schema.include(path_regex=r"^/api/v1/jobs/").get_all_operations()
-    ]
+    operations = operations_under(api_schema, r"^/api/v1/jobs/")
     assert len(operations) == 3
-    failures = []
-    for operation in operations:
-
-        @given(case=operation.as_strategy())
-        @settings(
-            max_examples=20,
-            deadline=None,
-            derandomize=True,
-            suppress_health_check=list(HealthCheck),
-            database=None,
-        )
-        def call(case):
-            case.call_and_validate(
-                headers=headers, checks=[not_a_server_error, response_schema_conformance]
-            )
-
-        try:
-            call()
-        except Exception as error:  # noqa: BLE001 - every operation is tried, then reported
-            failures.append(f"{operation.label}: {error}")
+    failures = conformance_failures(operations, headers, max_examples=20)
     assert not failures, "\n\n".join(failures)

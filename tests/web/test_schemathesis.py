@@ -13,15 +13,13 @@ import schemathesis
 from django.core import signals
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
-from hypothesis import HealthCheck, given, settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from cardfile.metamodel.fields import field_type_names
 from cardfile.metamodel.records import record_create
 from cardfile.metamodel.schema.services import entity_create, field_create
+from tests.web.conformance import conformance_failures, operations_under
 
 EVERY_TYPE = {
     "text": {"max_length": 40},
@@ -107,36 +105,10 @@ def test_every_field_type_is_covered():
 
 
 def test_record_api_conforms_to_its_document(api_schema, token):
-    # schemathesis' own pytest integration (``from_fixture``) does not run under pytest 9
-    # (it sets ``Function._nodeid``), so each operation runs as a hypothesis test here.
     headers = {"Authorization": f"Token {token}"}
-    operations = [
-        result.ok()
-        for result in api_schema.include(
-            path_regex=r"^/api/v1/records/gadget/"
-        ).get_all_operations()
-    ]
+    operations = operations_under(api_schema, r"^/api/v1/records/gadget/")
     assert len(operations) == 7  # list, create, read, change, delete, history, restore
-    failures = []
-    for operation in operations:
-
-        @given(case=operation.as_strategy())
-        @settings(
-            max_examples=25,
-            deadline=None,
-            derandomize=True,
-            suppress_health_check=list(HealthCheck),
-            database=None,
-        )
-        def call(case):
-            case.call_and_validate(
-                headers=headers, checks=[not_a_server_error, response_schema_conformance]
-            )
-
-        try:
-            call()
-        except Exception as error:  # noqa: BLE001  (every operation is tried, then reported)
-            failures.append(f"{operation.label}: {error}")
+    failures = conformance_failures(operations, headers, max_examples=25)
     assert not failures, "\n\n".join(failures)
 
 
