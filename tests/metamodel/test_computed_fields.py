@@ -11,7 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cardfile.core.models import Job
-from cardfile.metamodel.formulas import formula_values_python
+from cardfile.formula_engine import Money
+from cardfile.metamodel.formulas import formula_values_python, formula_values_sql
 from cardfile.metamodel.records import (
     RecordValidationError,
     record_bulk_create,
@@ -185,6 +186,11 @@ def test_formulas_read_formulas_of_the_same_record(with_total):
     assert _value("order", order.pk, "total")["amount"] == "9.00"
     assert _value("order", order.pk, "vat")["amount"] == "1.80"
     assert _value("order", order.pk, "gross")["amount"] == "10.80"
+    # a preview reads the stored money of the formulas it uses as money, like SQL does
+    expression = "gross - vat"
+    python = formula_values_python(entity="order", formula=expression, ids=[order.pk])
+    sql = formula_values_sql(entity="order", formula=expression, ids=[order.pk])
+    assert python == sql == {order.pk: Money(Decimal("9.00"), "EUR")}
 
 
 def test_lookup_and_rollup_are_formula_shorthands(with_total):

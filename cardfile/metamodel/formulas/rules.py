@@ -12,14 +12,12 @@ as in SQL CHECK constraints: ``discount <= 30`` does not demand a discount.
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
 
-from cardfile.formula_engine import CheckedFormula, FormulaError, Money, RecordContext, evaluate
+from cardfile.formula_engine import CheckedFormula, FormulaError, RecordContext, evaluate
 from cardfile.formula_engine import types as t
-from cardfile.formula_engine.semantics import normalize
 from cardfile.metamodel.fields import FieldValueError, get_field_type
 from cardfile.metamodel.fields.computed import COMPUTED_TYPES
 from cardfile.metamodel.models import Field
@@ -29,6 +27,7 @@ from .schema_view import field_formula_type
 from .selectors import (
     check_condition,
     compile_context,
+    field_runtime_value,
     formula_check,
     formula_expression,
     formula_value_json,
@@ -136,17 +135,6 @@ def clean_validation_rules(schema: EntitySchema, rules: Any) -> list[dict[str, A
 # -- defaults -----------------------------------------------------------------------------------
 
 
-def _runtime(f: Field, value: Any) -> Any:
-    if value is None:
-        return None
-    if f.type == "money":
-        amount, currency = value
-        return Money(Decimal(amount), currency)
-    if f.type == "percent":
-        return Decimal(value) / 100
-    return normalize(value)
-
-
 def default_value(
     registry: SchemaRegistry,
     schema: EntitySchema,
@@ -165,7 +153,7 @@ def default_value(
         first = schema.by_slug.get(path[0])
         own = values.get(first.pk) if first is not None else None
         if first is None or len(path) == 1:
-            record[path] = _runtime(first, own) if first is not None else None
+            record[path] = field_runtime_value(first, own) if first is not None else None
         elif first.type == "link" and own is not None:
             target = registry.entity_by_id(first.options["target_id"])
             linked = target.model._base_manager.filter(pk=own).first()

@@ -28,6 +28,8 @@ from cardfile.formula_engine import types as t
 from cardfile.formula_engine.semantics import normalize
 from cardfile.formula_engine.sql import CompileContext, compile_formula
 from cardfile.metamodel.fields import get_field_type
+from cardfile.metamodel.fields.computed import COMPUTED_TYPES
+from cardfile.metamodel.models import Field
 from cardfile.metamodel.records.selectors import line_ordering
 from cardfile.metamodel.schema.dynamic import EntitySchema, SchemaRegistry, get_registry
 
@@ -150,17 +152,25 @@ def formula_value_json(kind_type: t.FormulaType, value: Any) -> Any:
 # -- Python -------------------------------------------------------------------------------------
 
 
-def _field_value(schema: EntitySchema, slug: str, obj: Any) -> Any:
-    f = schema.by_slug[slug]
-    value = get_field_type(f.type).get_value(f, obj)
+def field_runtime_value(f: Field, value: Any) -> Any:
+    """A field's stored value as formulas see it: money as `Money`, a percent as its fraction
+    (percent columns keep points); a computed field as the type that stores its result."""
     if value is None:
         return None
-    if f.type == "money":
+    stored_as = f.type
+    if f.type in COMPUTED_TYPES:
+        stored_as = get_field_type(f.type).storage(f)[1].type
+    if stored_as == "money":
         amount, currency = value
         return Money(Decimal(amount), currency)
-    if f.type == "percent":
+    if stored_as == "percent":
         return Decimal(value) / 100  # points -> fraction (exact)
     return normalize(value)
+
+
+def _field_value(schema: EntitySchema, slug: str, obj: Any) -> Any:
+    f = schema.by_slug[slug]
+    return field_runtime_value(f, get_field_type(f.type).get_value(f, obj))
 
 
 def path_value(registry: SchemaRegistry, schema: EntitySchema, obj: Any, path: tuple) -> Any:
