@@ -26,9 +26,8 @@ from cardfile.formula_engine.errors import FormulaError, FormulaTypeError
 from cardfile.formula_engine.functions import REGISTRY
 from cardfile.formula_engine.semantics import INEXACT_PLACES, POWER_LIMIT
 
-from . import sqlite
 from .aggregates import Aggregates
-from .base import (  # noqa: F401  (re-exported names the mixins share)
+from .base import (
     _MAX_DAYS,
     _TEMPORAL,
     _WIDE,
@@ -38,7 +37,7 @@ from .base import (  # noqa: F401  (re-exported names the mixins share)
     K,
     _Frame,
 )
-from .expressions import Param, Sql, blank, integer, output_field
+from .expressions import Param, Sql, blank, integer, output_field, python_call
 from .scalar_functions import ScalarFunctions
 from .scope import CompileContext, Scope
 
@@ -75,15 +74,7 @@ class _Compiler(ScalarFunctions, Aggregates):
 
     def udf(self, name: str, args: list[Compiled], result: t.FormulaType) -> Expression:
         """SQLite: the Python implementation through ``cf_call``."""
-        signature = sqlite.signature([a.type for a in args], result, self.context.tz_name)
-        slots = ", ".join(f"{{{i}}}" for i in range(len(args) + 2))
-        return self.sql(
-            f"cf_call({slots})",
-            Param(name, K.TEXT),
-            Param(signature, K.TEXT),
-            *[a.sql for a in args],
-            kind=result.kind,
-        )
+        return python_call(name, [(a.sql, a.type) for a in args], result, self.context.tz_name)
 
     def number(self, value: Compiled) -> Expression:
         """A numeric value (blank literal as a numeric NULL)."""

@@ -17,6 +17,8 @@ from django.db.models import Expression, Func
 
 from cardfile.formula_engine import types as t
 
+from . import sqlite
+
 K = t.Kind
 _SLOT = re.compile(r"\{(\d+)\}")
 
@@ -116,12 +118,26 @@ class Param(Expression):
     def as_sql(self, compiler, connection):
         if connection.vendor == "postgresql":
             return f"CAST(%s AS {self.sql_type})", [self.value]
-        from cardfile.formula_engine.sql.sqlite import to_sqlite
-
-        return "%s", [to_sqlite(self.value, self.kind)]
+        return "%s", [sqlite.to_sqlite(self.value, self.kind)]
 
     def __repr__(self) -> str:
         return f"Param({self.value!r}, {self.kind.value})"
+
+
+def python_call(
+    name: str, args: list[tuple[Expression, t.FormulaType]], result: t.FormulaType, tz_name: str
+) -> Sql:
+    """SQLite: ``name`` (an operator or function) computed by its Python implementation through
+    ``cf_call``, with the formula types of the arguments and of the result."""
+    signature = sqlite.signature([kind for _expr, kind in args], result, tz_name)
+    slots = ", ".join(f"{{{i}}}" for i in range(len(args) + 2))
+    return Sql(
+        f"cf_call({slots})",
+        Param(name, t.Kind.TEXT),
+        Param(signature, t.Kind.TEXT),
+        *[expr for expr, _kind in args],
+        output_field=output_field(result.kind),
+    )
 
 
 def integer(value: int) -> Param:

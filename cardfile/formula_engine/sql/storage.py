@@ -15,8 +15,7 @@ from django.db.models import Expression
 
 from cardfile.formula_engine import types as t
 
-from . import sqlite
-from .expressions import Param, Sql, output_field
+from .expressions import Param, Sql, output_field, python_call
 
 K = t.Kind
 COLUMN_DIGITS = 20
@@ -40,22 +39,10 @@ def storage_form(
     if vendor != "postgresql":
         number = t.FormulaType(K.DECIMAL)
         if kind is K.PERCENT:
-            signature = sqlite.signature([number, number], number, tz)
-            value = Sql(
-                "cf_call('*', {0}, {1}, {2})",
-                Param(signature, K.TEXT),
-                value,
-                Param(Decimal(100), K.DECIMAL),
-                output_field=output_field(K.DECIMAL),
-            )
-        signature = sqlite.signature([number, number], number, tz)
-        return Sql(
-            "cf_call('ROUND', {0}, {1}, {2})",
-            Param(signature, K.TEXT),
-            value,
-            Param(Decimal(digits), K.DECIMAL),
-            output_field=output_field(K.DECIMAL),
-        )
+            hundred = Param(Decimal(100), K.DECIMAL)
+            value = python_call("*", [(value, number), (hundred, number)], number, tz)
+        places_param = Param(Decimal(digits), K.DECIMAL)
+        return python_call("ROUND", [(value, number), (places_param, number)], number, tz)
     if kind is K.PERCENT:
         value = Sql("{0} * 100", value, output_field=output_field(K.DECIMAL))
     limit = Decimal(10) ** (COLUMN_DIGITS - digits)

@@ -71,6 +71,12 @@ class ComputedType(FieldType):
         field's id (so the column keeps its name ``f<id>``)."""
         from cardfile.metamodel.models import Field
 
+        # Fields live in the schema registry for a whole schema version and every value read
+        # or shown asks for this; the shadow is made once per field and definition.
+        key = (self.column_signature(field), field.column_rev, field.slug, field.label)
+        cached = field.__dict__.get("_cf_storage")
+        if cached is not None and cached[0] == key:
+            return cached[1]
         kind = self.result_kind(field)
         name = STORAGE[kind]
         options: dict[str, Any] = {}
@@ -89,6 +95,7 @@ class ComputedType(FieldType):
             options=options,
             column_rev=field.column_rev,
         )
+        field.__dict__["_cf_storage"] = (key, (get_field_type(name), shadow))
         return get_field_type(name), shadow
 
     def column_signature(self, field):
