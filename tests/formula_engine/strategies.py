@@ -35,7 +35,7 @@ import functools
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from hypothesis import strategies as st
 
@@ -236,12 +236,12 @@ def _one_of(strategies: Iterable[st.SearchStrategy[str]]) -> st.SearchStrategy[s
     return st.one_of(*strategies)
 
 
-class _Kind:
-    def leaves(self, rows: bool) -> st.SearchStrategy[str]:
-        raise NotImplementedError
+class _Kind(Protocol):
+    """How to build formulas of one kind: its leaves, and compounds of sub-formulas."""
 
-    def compounds(self, d: int, rows: bool) -> st.SearchStrategy[str]:
-        raise NotImplementedError
+    def leaves(self, rows: bool) -> st.SearchStrategy[str]: ...
+
+    def compounds(self, d: int, rows: bool) -> st.SearchStrategy[str]: ...
 
 
 def _choices(kind: str, d: int, rows: bool) -> list[st.SearchStrategy[str]]:

@@ -23,6 +23,7 @@ from cardfile.metamodel.fields.computed import COMPUTED_TYPES
 from cardfile.metamodel.models import Field
 from cardfile.metamodel.schema.dynamic import EntitySchema, SchemaRegistry
 
+from .exceptions import FormulaDefinitionError
 from .schema_view import field_formula_type
 from .selectors import (
     check_condition,
@@ -37,16 +38,6 @@ from .selectors import (
 K = t.Kind
 NON_FIELD = "non_field_errors"
 _NO_DEFAULT = frozenset({"child_table", "multi_link", "file", "image", "autonumber", "json"})
-
-
-class RuleDefinitionError(Exception):
-    """A default formula or validation rule that does not fit; ``errors`` by key, ``formula``
-    the position of the first formula problem."""
-
-    def __init__(self, errors: dict[str, list[str]], formula: dict | None = None) -> None:
-        super().__init__(next(iter(errors.values()))[0])
-        self.errors = errors
-        self.formula = formula
 
 
 def _fits(field_type: t.FormulaType | None, result: t.FormulaType) -> bool:
@@ -68,22 +59,24 @@ def _fits(field_type: t.FormulaType | None, result: t.FormulaType) -> bool:
 def clean_default_formula(
     registry: SchemaRegistry, schema: EntitySchema, f: Field, text: Any
 ) -> str:
-    """The default formula to store for ``f`` ('' for none), or `RuleDefinitionError`."""
+    """The default formula to store for ``f`` ('' for none), or `FormulaDefinitionError`."""
     if text in (None, ""):
         return ""
     if not isinstance(text, str):
-        raise RuleDefinitionError({"default_formula": [_("Give the formula as a string.")]})
+        raise FormulaDefinitionError({"default_formula": [_("Give the formula as a string.")]})
     if f.type in COMPUTED_TYPES or f.type in _NO_DEFAULT:
-        raise RuleDefinitionError(
+        raise FormulaDefinitionError(
             {"default_formula": [_("A %(type)s field takes no default.") % {"type": f.type}]}
         )
     try:
         checked = formula_check(entity=schema, expression=text)
     except FormulaError as error:
-        raise RuleDefinitionError({"default_formula": [error.message]}, error.as_dict()) from None
+        raise FormulaDefinitionError(
+            {"default_formula": [error.message]}, error.as_dict()
+        ) from None
     expected = field_formula_type(registry, f)
     if not _fits(expected, checked.type):
-        raise RuleDefinitionError(
+        raise FormulaDefinitionError(
             {
                 "default_formula": [
                     _("The formula gives %(given)s, but %(field)s holds %(type)s.")
@@ -99,7 +92,7 @@ def clean_validation_rules(schema: EntitySchema, rules: Any) -> list[dict[str, A
     if rules in (None, ""):
         return []
     if not isinstance(rules, list):
-        raise RuleDefinitionError(
+        raise FormulaDefinitionError(
             {"validation_rules": [_('Expected a list of {"condition", "message"}.')]}
         )
     errors: dict[str, list[str]] = {}
@@ -128,7 +121,7 @@ def clean_validation_rules(schema: EntitySchema, rules: Any) -> list[dict[str, A
             continue
         cleaned.append({"condition": condition, "message": message, "field": target})
     if errors:
-        raise RuleDefinitionError(errors, formula)
+        raise FormulaDefinitionError(errors, formula)
     return cleaned
 
 

@@ -67,7 +67,16 @@ def reverse_links(
 ) -> dict[str, tuple[EntitySchema, Field]]:
     """The records that link to ``schema``, by the name formulas give them: ``order__client``
     (entity, then its link field), and plain ``order`` when that is order's only link here.
-    Names of the entity's own fields win over these."""
+    Names of the entity's own fields win over these. Worked out once per schema version."""
+    cache = registry.__dict__.setdefault("_cf_reverse_links", {})
+    if schema.entity.pk not in cache:
+        cache[schema.entity.pk] = _reverse_links(registry, schema)
+    return cache[schema.entity.pk]
+
+
+def _reverse_links(
+    registry: SchemaRegistry, schema: EntitySchema
+) -> dict[str, tuple[EntitySchema, Field]]:
     found: dict[str, tuple[EntitySchema, Field]] = {}
     counts: dict[str, int] = {}
     for source in registry.entities():

@@ -15,19 +15,11 @@ from cardfile.metamodel.fields import FieldType
 from cardfile.metamodel.models import Entity, Field
 from cardfile.metamodel.schema.dynamic import SchemaRegistry, get_registry
 
+from .exceptions import FormulaDefinitionError
 from .graph import plan_for, refuse_cycle
 from .selectors import formula_check
 
 RECOMPUTE_JOB = "formula_recompute"
-
-
-class FormulaDefinitionError(Exception):
-    """Carries the field-keyed errors and the formula's position to the schema services."""
-
-    def __init__(self, key: str, error: FormulaError) -> None:
-        super().__init__(error.message)
-        self.key = key
-        self.error = error
 
 
 def computed_options(
@@ -44,7 +36,7 @@ def computed_options(
         if field is not None:
             refuse_cycle(registry, field, checked)
     except FormulaError as error:
-        raise FormulaDefinitionError(key, error) from None
+        raise FormulaDefinitionError({key: [error.message]}, error.as_dict()) from None
     result = {
         "type": checked.type.kind.value,
         "currency": checked.type.currency,

@@ -16,6 +16,7 @@ from django.db import models
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from cardfile.formula_engine import FormulaError
 from cardfile.metamodel.fields import FieldValueError, get_field_type
 from cardfile.metamodel.models import Field
 from cardfile.metamodel.schema.dynamic import SYSTEM_FIELDS, EntitySchema, SchemaRegistry
@@ -222,12 +223,17 @@ class Cleaner:
                 row.values[f.pk] = ftype.to_internal(f, f.default)
             except FieldValueError:
                 continue  # a default the field no longer accepts; "required" speaks if needed
-        for f in row.schema.fields:
-            if not f.default_formula or f.pk in row.values or f.slug in row.data:
-                continue
-            from cardfile.formula_engine import FormulaError
-            from cardfile.metamodel.formulas.rules import default_value
+        formula_defaults = [
+            f
+            for f in row.schema.fields
+            if f.default_formula and f.pk not in row.values and f.slug not in row.data
+        ]
+        if not formula_defaults:
+            return
+        # imported here: the formula package reads records through this package
+        from cardfile.metamodel.formulas.rules import default_value
 
+        for f in formula_defaults:
             try:
                 value = default_value(self.registry, row.schema, f, row.values, user=self.user)
             except (FieldValueError, FormulaError) as error:

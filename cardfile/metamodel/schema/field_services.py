@@ -17,8 +17,8 @@ from cardfile.core.exceptions import NotFound
 from cardfile.core.models import AuditLog
 from cardfile.metamodel.fields import FieldOptionsError, FieldValueError, get_field_type
 from cardfile.metamodel.fields.computed import COMPUTED_TYPES
+from cardfile.metamodel.formulas.exceptions import FormulaDefinitionError
 from cardfile.metamodel.formulas.services import (
-    FormulaDefinitionError,
     computed_options,
     recompute_later,
     refuse_if_read,
@@ -177,7 +177,7 @@ def field_create(
 
 
 def _clean_default_formula(owner: Entity, f: Field, text: Any) -> str:
-    from cardfile.metamodel.formulas.rules import RuleDefinitionError, clean_default_formula
+    from cardfile.metamodel.formulas.rules import clean_default_formula
 
     if text and f.default is not None:
         raise SchemaValidationError(
@@ -186,19 +186,15 @@ def _clean_default_formula(owner: Entity, f: Field, text: Any) -> str:
     registry = get_registry()
     try:
         return clean_default_formula(registry, registry.entity_by_id(owner.pk), f, text)
-    except RuleDefinitionError as refused:
-        error = SchemaValidationError(refused.errors)
-        error.formula = refused.formula
-        raise error from None
+    except FormulaDefinitionError as refused:
+        raise SchemaValidationError(refused.errors, formula=refused.formula) from None
 
 
 def _computed_options(owner: Entity, f: Field | None, ftype, options: dict[str, Any]):
     try:
         return computed_options(owner=owner, field=f, ftype=ftype, options=options)
     except FormulaDefinitionError as refused:
-        error = SchemaValidationError({refused.key: [refused.error.message]})
-        error.formula = refused.error.as_dict()
-        raise error from None
+        raise SchemaValidationError(refused.errors, formula=refused.formula) from None
 
 
 def _change_computed(owner: Entity, f: Field, given: dict[str, Any], user) -> Field:

@@ -49,10 +49,13 @@ class SchemaValidationError(CardfileError):
 
     code = "invalid"
 
-    def __init__(self, errors: dict[str, list[str]]) -> None:
+    def __init__(
+        self, errors: dict[str, list[str]], *, formula: dict[str, Any] | None = None
+    ) -> None:
         first = next(iter(errors.items()))
         super().__init__(f"{first[0]}: {first[1][0]}", errors=errors)
         self.errors = errors
+        self.formula = formula  # where a formula in the input is wrong (FormulaError.as_dict)
 
 
 def _check_slug(slug: Any, *, what: str) -> list[str]:
@@ -230,19 +233,15 @@ def entity_update(*, entity: str, user: AbstractBaseUser | None = None, **change
                 except NotFound as error:
                     errors["title_field"] = [error.message]
         if "validation_rules" in changes and not errors:
-            from cardfile.metamodel.formulas.rules import (
-                RuleDefinitionError,
-                clean_validation_rules,
-            )
+            from cardfile.metamodel.formulas.exceptions import FormulaDefinitionError
+            from cardfile.metamodel.formulas.rules import clean_validation_rules
 
             try:
                 obj.validation_rules = clean_validation_rules(
                     get_registry().entity_by_id(obj.pk), changes["validation_rules"]
                 )
-            except RuleDefinitionError as refused:
-                error = SchemaValidationError(refused.errors)
-                error.formula = refused.formula
-                raise error from None
+            except FormulaDefinitionError as refused:
+                raise SchemaValidationError(refused.errors, formula=refused.formula) from None
         if errors:
             raise SchemaValidationError(errors)
         obj.save()
