@@ -79,3 +79,31 @@ def build_shop_with_tags(user=None):
     )
     field_create(entity="order", slug="technician", label="Technician", type="user", user=user)
     return get_registry()
+
+
+def grant(
+    user, *entities, ops=("read", "create", "update", "delete"), rule="", fields=None, role="staff"
+):
+    """Give ``user`` a role (made if missing) with ``ops`` on each entity slug, an optional row
+    rule and field rules ``{"<slug>": "hidden" | "read_only"}``; returns the role."""
+    from django.contrib.auth.models import Group
+
+    from cardfile.metamodel.models import EntityRights, Role
+
+    group, _created = Group.objects.get_or_create(name=role)
+    role_row, _created = Role.objects.get_or_create(group=group, defaults={"label": role.title()})
+    registry = get_registry()
+    for slug in entities:
+        schema = registry.entity(slug)
+        rules = {str(schema.by_slug[name].pk): how for name, how in (fields or {}).items()}
+        EntityRights.objects.update_or_create(
+            role=role_row,
+            entity=schema.entity,
+            defaults={
+                **{f"can_{op}": True for op in ops},
+                "fields": rules,
+                "rule": rule,
+            },
+        )
+    user.groups.add(group)
+    return role_row

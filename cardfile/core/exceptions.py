@@ -43,3 +43,12 @@ class JobCancelled(CardfileError):
     """
 
     code = "job_cancelled"
+
+
+class PermissionDenied(CardfileError):
+    """The user's roles do not allow this operation (on this entity, field or setting).
+
+    A record the user's row rules hide is a `NotFound` instead, so its existence is not told.
+    """
+
+    code = "permission_denied"

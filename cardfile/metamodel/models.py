@@ -211,3 +211,71 @@ class RecordHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entity_id}/{self.record_id} {self.action} v{self.version}"
+
+
+class Role(models.Model):
+    """A set of rights given to users: a Django group (membership is ``user.groups``) with a
+    label, and for an owner role every right on everything, the schema and the roles included.
+
+    Rights per entity are `EntityRights` rows; a user's rights are the union over their roles.
+    """
+
+    group = models.OneToOneField(
+        "auth.Group", on_delete=models.CASCADE, related_name="cardfile_role"
+    )
+    label = models.CharField(_("label"), max_length=200)
+    description = models.TextField(_("description"), blank=True, default="")
+    is_owner = models.BooleanField(
+        _("owner"),
+        default=False,
+        help_text=_("Owners may do everything, configure the schema and manage roles and users."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("role")
+        verbose_name_plural = _("roles")
+        ordering = ["group__name"]
+
+    def __str__(self) -> str:
+        return self.label or self.group.name
+
+    @property
+    def name(self) -> str:
+        return self.group.name
+
+
+class EntityRights(models.Model):
+    """What one role may do with one entity: operations, field rules and a row rule.
+
+    ``fields`` maps field ids (as text, so a rename changes nothing) to ``"hidden"`` or
+    ``"read_only"``. ``rule`` is a boolean formula over the record (``master = ME()``); blank
+    means every row. For a line entity (the target of a child table) only ``fields`` counts:
+    its lines are read and written through the parent, with the parent's rights.
+    """
+
+    OPERATIONS = ("read", "create", "update", "delete", "export", "print", "configure")
+    # one boolean column per operation: ``can_<operation>``
+
+    role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="rights")
+    entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="+")
+    can_read = models.BooleanField(_("read"), default=False)
+    can_create = models.BooleanField(_("create"), default=False)
+    can_update = models.BooleanField(_("update"), default=False)
+    can_delete = models.BooleanField(_("delete"), default=False)
+    can_export = models.BooleanField(_("export"), default=False)
+    can_print = models.BooleanField(_("print"), default=False)
+    can_configure = models.BooleanField(_("configure"), default=False)
+    fields = models.JSONField(_("field rules"), default=dict, blank=True)
+    rule = models.TextField(_("row rule"), blank=True, default="")
+
+    class Meta:
+        verbose_name = _("entity rights")
+        verbose_name_plural = _("entity rights")
+        constraints = [
+            models.UniqueConstraint(fields=["role", "entity"], name="entity_rights_role_entity")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} / {self.entity_id}"

@@ -14,7 +14,7 @@ from cardfile.metamodel.records import (
     record_update,
 )
 from cardfile.metamodel.schema.services import field_delete, field_update
-from tests.builders import build_shop_schema
+from tests.builders import build_shop_schema, grant
 
 pytestmark = [pytest.mark.embedded]
 
@@ -25,6 +25,7 @@ def shop(schema_db, owner):
 
 
 def test_create_update_delete_restore_each_leave_a_row(shop, owner, clerk):
+    grant(clerk, "client")
     client = record_create(entity="client", data={"name": "Ivan", "discount": 5}, user=owner)
     record_update(
         entity="client", record_id=client.pk, version=1, data={"discount": "7.5"}, user=clerk

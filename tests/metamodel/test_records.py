@@ -26,7 +26,7 @@ from cardfile.metamodel.records import (
 )
 from cardfile.metamodel.schema.dynamic import get_registry
 from cardfile.metamodel.schema.services import entity_create, field_create
-from tests.builders import build_shop_with_tags
+from tests.builders import build_shop_with_tags, grant
 
 pytestmark = [pytest.mark.embedded]
 
@@ -219,6 +219,7 @@ def test_file_values_go_through_the_field_type(shop, owner):
 
 
 def test_update_changes_given_fields_bumps_version_and_stamps_user(shop, clerk):
+    grant(clerk, "client")
     client = _client(phone=PHONE, email="a@example.com")
 
     updated = record_update(

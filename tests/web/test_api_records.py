@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from tests.builders import build_shop_with_tags
+from tests.builders import build_shop_with_tags, grant
 
 pytestmark = [pytest.mark.embedded]
 
@@ -267,6 +267,7 @@ def test_anonymous_requests_are_refused(shop):
 
 
 def test_a_clerk_sees_its_name_in_history(shop, api, clerk):
+    grant(clerk, "client")
     client = _create(api, "client", {"name": "Ivan"})
     as_clerk = APIClient()
     as_clerk.force_authenticate(clerk)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -150,6 +150,10 @@ class EntitySchemaView:
         return [*readable, *SYSTEM, *reverse_links(self.registry, schema)]
 
 
+# Given an entity, the ids of its rows a user may read, or None for all of them.
+Guard = Callable[[EntitySchema], QuerySet | None]
+
+
 def _outer(name: str, depth: int) -> Any:
     if depth == 0:
         return F(name)
@@ -162,10 +166,25 @@ def _outer(name: str, depth: int) -> Any:
 class RowScope:
     """The engine's SQL `Scope`: one row of ``schema``, ``depth`` subqueries out."""
 
-    def __init__(self, registry: SchemaRegistry, schema: EntitySchema, depth: int = 0) -> None:
+    def __init__(
+        self,
+        registry: SchemaRegistry,
+        schema: EntitySchema,
+        depth: int = 0,
+        guard: Guard | None = None,
+    ) -> None:
         self.registry = registry
         self.schema = schema
         self.depth = depth
+        # For formulas a user wrote (``?where=``): the ids of an entity's rows the user may
+        # read (None: all), so a formula never reads a linked row its user cannot see.
+        self.guard = guard
+
+    def _visible(self, queryset: QuerySet, schema: EntitySchema, prefix: str = "") -> QuerySet:
+        ids = self.guard(schema) if self.guard is not None else None
+        if ids is None:
+            return queryset
+        return queryset.filter(**{f"{prefix}__in" if prefix else "pk__in": ids})
 
     def _name(self, schema: EntitySchema, slug: str) -> tuple[str, Field | None]:
         if slug in SYSTEM:
@@ -181,13 +200,15 @@ class RowScope:
             return _outer(name, self.depth)
         # a path through links: one subquery on the first target, joins inside it
         target = self.registry.entity_by_id(f.options["target_id"])
+        linked = target.model._base_manager.filter(pk=_outer(f.attname, self.depth + 1))
+        linked = self._visible(linked, target)
         names, schema = [], target
         for slug in path[1:]:
             name_here, f_here = self._name(schema, slug)
             names.append(name_here)
             if f_here is not None and f_here.type == "link":
                 schema = self.registry.entity_by_id(f_here.options["target_id"])
-        linked = target.model._base_manager.filter(pk=_outer(f.attname, self.depth + 1))
+                linked = self._visible(linked, schema, "__".join(names))
         return Subquery(linked.values("__".join(names))[:1])
 
     def rows(self, path: tuple[str, ...]) -> tuple[int, RowScope, QuerySet]:
@@ -197,15 +218,19 @@ class RowScope:
             linking = source.model._base_manager.filter(
                 deleted_at__isnull=True, **{link.attname: _outer("pk", self.depth + 1)}
             )
-            return 1, RowScope(self.registry, source), linking
+            return (
+                1,
+                RowScope(self.registry, source, guard=self.guard),
+                self._visible(linking, source),
+            )
         child = self.registry.entity_by_id(f.options["target_id"])
         lines = child.model._base_manager.filter(
             deleted_at__isnull=True, **{f.attname: _outer("pk", self.depth + 1)}
         )
-        return 1, RowScope(self.registry, child), lines
+        return 1, RowScope(self.registry, child, guard=self.guard), lines
 
     def deeper(self) -> RowScope:
-        return RowScope(self.registry, self.schema, self.depth + 1)
+        return RowScope(self.registry, self.schema, self.depth + 1, self.guard)
 
     def order_by(self) -> list[Any]:
         return line_ordering(self.schema)

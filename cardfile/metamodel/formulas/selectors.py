@@ -33,7 +33,7 @@ from cardfile.metamodel.models import Field
 from cardfile.metamodel.records.selectors import line_ordering
 from cardfile.metamodel.schema.dynamic import EntitySchema, SchemaRegistry, get_registry
 
-from .schema_view import SYSTEM, EntitySchemaView, RowScope, reverse_links
+from .schema_view import SYSTEM, EntitySchemaView, Guard, RowScope, reverse_links
 
 K = t.Kind
 _VALUE = "_cf_formula_value"
@@ -81,12 +81,14 @@ def formula_expression(
     user: Any = None,
     branch: Any = None,
     now: datetime | None = None,
+    guard: Guard | None = None,
 ) -> Expression:
-    """The Django expression computing ``formula`` for each record of ``entity``."""
+    """The Django expression computing ``formula`` for each record of ``entity``; with a
+    ``guard``, linked and linking rows outside it read as absent."""
     registry, schema = _schema(entity)
     checked = _checked(schema, formula)
     context = compile_context(user=user, branch=branch, now=now)
-    return compile_formula(checked, RowScope(registry, schema), context)
+    return compile_formula(checked, RowScope(registry, schema, guard=guard), context)
 
 
 def runtime_value(kind_type: t.FormulaType, value: Any) -> Any:
@@ -272,10 +274,15 @@ def formula_filter(
     expression: str,
     user: Any = None,
     branch: Any = None,
+    guard: Guard | None = None,
+    checked: CheckedFormula | None = None,
 ) -> QuerySet:
     """Records of ``queryset`` for which the condition ``expression`` is TRUE (blank is not),
     computed in the database's WHERE."""
     registry, schema = _schema(entity)
-    checked = check_condition(formula_check(entity=schema, expression=expression))
-    condition = formula_expression(entity=schema, formula=checked, user=user, branch=branch)
+    if checked is None:
+        checked = check_condition(formula_check(entity=schema, expression=expression))
+    condition = formula_expression(
+        entity=schema, formula=checked, user=user, branch=branch, guard=guard
+    )
     return queryset.alias(_cf_where=condition).filter(_cf_where=True)

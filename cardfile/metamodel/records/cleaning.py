@@ -109,9 +109,11 @@ def multi_link_ids(
 class Cleaner:
     """Validates rows of one call and collects every error, keyed as the API reports them."""
 
-    def __init__(self, registry: SchemaRegistry, *, user: Any = None) -> None:
+    def __init__(self, registry: SchemaRegistry, *, user: Any = None, access: Any = None) -> None:
         self.registry = registry
         self.user = user
+        # the writer's `Access`: hidden and read-only fields are refused (None: the system)
+        self.access = None if access is None or access.unrestricted else access
         self.errors: dict[str, list[str]] = {}
         self.error_rows: set[int] = set()
         # (entity pk, field pk) -> [(row, column value)] for the unique check
@@ -162,6 +164,7 @@ class Cleaner:
             )
             return row
         unknown = []
+        hidden = self.access.hidden(schema) if self.access is not None else frozenset()
         for key, raw in data.items():
             if key in SYSTEM_FIELDS:
                 continue
@@ -173,6 +176,10 @@ class Cleaner:
             ftype = get_field_type(f.type)
             if not ftype.writable:
                 self.add(row, key, _("This value is assigned automatically; leave it out."), f)
+                continue
+            refusal = self._write_refusal(row, f, raw)
+            if refusal:
+                self.add(row, key, refusal, f)
                 continue
             if f.type == "child_table":
                 self._clean_lines(row, f, raw)
@@ -198,7 +205,7 @@ class Cleaner:
                 % {
                     "field": key,
                     "entity": schema.slug,
-                    "fields": ", ".join(f.slug for f in schema.fields) or "-",
+                    "fields": ", ".join(f.slug for f in schema.fields if f.pk not in hidden) or "-",
                 },
             )
         if row.creating:
@@ -206,6 +213,27 @@ class Cleaner:
         self._check_required(row)
         self._defer_checks(row)
         return row
+
+    def _write_refusal(self, row: RowPlan, f: Field, raw: Any) -> str | None:
+        """Why the writer may not write ``raw`` into ``f``. A hidden field is refused always
+        (an answer that depended on its value would tell it); a read-only one only when the
+        value would change, so a form may send back what it showed."""
+        if self.access is None:
+            return None
+        from cardfile.metamodel.access import HIDDEN, write_refusal
+
+        refusal = write_refusal(self.access, row.schema, f)
+        if refusal is None or self.access.entity(row.schema).field_rule(f.pk) == HIDDEN:
+            return refusal
+        if f.type == "child_table":
+            return refusal
+        try:
+            value = get_field_type(f.type).to_internal(f, raw)
+        except FieldValueError:
+            return refusal
+        if row.obj is None:
+            return None if value in (None, [], "") else refusal
+        return None if same_value(f, self._old_value(row, f), value) else refusal
 
     def _old_value(self, row: RowPlan, f: Field) -> Any:
         if f.type == "multi_link":

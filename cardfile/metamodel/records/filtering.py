@@ -8,6 +8,10 @@ reported at once in a `ListParamsError` keyed by the parameter, never silently i
 
 Reading a page costs a fixed number of queries whatever its size: the queryset comes from
 `selectors.with_relations`, and each expanded link adds one prefetch.
+
+Every parameter goes through the caller's `Access`: a hidden field cannot be filtered, sorted,
+searched or read by ``?where=`` (400 naming it), a path cannot go through an entity the user
+may not read, and a linked row outside the user's row rules matches no filter and sorts as blank.
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, models
-from django.db.models import Prefetch, Q
+from django.db.models import Case, F, Prefetch, Q, When
 from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
 
+from cardfile.metamodel.access import Access, access_for, formula_read_refusals, require
+from cardfile.metamodel.access.enforce import hidden_message, read_refusal, unreadable_message
 from cardfile.metamodel.fields import FieldValueError, get_field_type
 from cardfile.metamodel.fields.base import FieldType
 from cardfile.metamodel.models import Field
@@ -81,6 +87,13 @@ class Target:
     field: Field
     ftype: FieldType
     schema: EntitySchema  # the entity that holds the field
+    # conditions keeping linked rows the user may read (one per link with row rules)
+    guards: tuple[Q, ...] = ()
+
+    def guarded(self, q: Q) -> Q:
+        for guard in self.guards:
+            q &= guard
+        return q
 
 
 # System fields that lists can filter and sort by, as pseudo fields of a type.
@@ -91,32 +104,49 @@ def _system_field(slug: str) -> Field:
     return Field(slug=slug, label=slug, type=_SYSTEM[slug], options={})
 
 
-def resolve_path(registry: SchemaRegistry, schema: EntitySchema, parts: list[str]) -> Target | str:
-    """Follow link slugs to a field; return its `Target`, or a message saying what is wrong."""
+def resolve_path(
+    registry: SchemaRegistry,
+    schema: EntitySchema,
+    parts: list[str],
+    access: Access | None = None,
+) -> Target | str:
+    """Follow link slugs to a field; return its `Target`, or a message saying what is wrong
+    (also when ``access`` does not let the user read a field or an entity on the way)."""
     prefix = ""
     current = schema
+    guards: list[Q] = []
     for depth, slug in enumerate(parts):
         last = depth == len(parts) - 1
         if slug in _SYSTEM and last:
             f = _system_field(slug)
-            return Target(prefix + slug, f, get_field_type(f.type), current)
+            return Target(prefix + slug, f, get_field_type(f.type), current, tuple(guards))
         f = current.by_slug.get(slug)
+        hidden = access.hidden(current) if access is not None else frozenset()
         if f is None:
-            known = sorted([*_SYSTEM, *current.by_slug])
+            known = sorted([*_SYSTEM, *(g.slug for g in current.fields if g.pk not in hidden)])
             return _("%(entity)s has no field %(field)s; it has: %(fields)s.") % {
                 "entity": current.slug,
                 "field": slug,
                 "fields": ", ".join(known),
             }
+        if f.pk in hidden:
+            return hidden_message(current, f)
         if last:
-            return Target(prefix + f.attname, f, get_field_type(f.type), current)
+            return Target(prefix + f.attname, f, get_field_type(f.type), current, tuple(guards))
         if f.type != "link":
             return _("%(field)s is not a link, so %(next)s cannot follow it.") % {
                 "field": slug,
                 "next": parts[depth + 1],
             }
+        target = registry.entity_by_id(f.options["target_id"])
+        if access is not None:
+            if not access.can("read", target):
+                return unreadable_message(target)
+            visible = access.visible_ids(target)
+            if visible is not None:
+                guards.append(Q(**{f"{prefix}{f.attname}__in": visible}))
         prefix += f"{f.attname}__"
-        current = registry.entity_by_id(f.options["target_id"])
+        current = target
     raise AssertionError("empty path")  # pragma: no cover - callers never pass one
 
 
@@ -247,11 +277,13 @@ def _param_items(params: Mapping[str, Any]) -> Iterable[tuple[str, list[str]]]:
     return ((k, v if isinstance(v, list) else [v]) for k, v in params.items())
 
 
-def _unknown_filter(registry: SchemaRegistry, schema: EntitySchema, key: str, reason: str) -> str:
+def _unknown_filter(
+    registry: SchemaRegistry, schema: EntitySchema, key: str, reason: str, access: Access | None
+) -> str:
     parts = key.split("__")
     if len(parts) > 1 and all(parts):
         # ``name__between``: a field followed by something that is no operator
-        field = resolve_path(registry, schema, parts[:-1])
+        field = resolve_path(registry, schema, parts[:-1], access)
         if not isinstance(field, str) and field.field.type != "link":
             return _("Unknown operator %(op)s in %(param)s; a %(type)s field takes: %(ops)s.") % {
                 "op": parts[-1],
@@ -267,6 +299,7 @@ def filter_records(
     schema: EntitySchema,
     queryset: models.QuerySet,
     params: Mapping[str, Any],
+    access: Access | None = None,
 ) -> models.QuerySet:
     """Apply every non-reserved parameter as a filter (all must hold), then ``search``."""
     errors: dict[str, list[str]] = {}
@@ -276,9 +309,13 @@ def filter_records(
         if key in RESERVED:
             continue
         parts, op = _split(key)
-        target = resolve_path(registry, schema, parts) if all(parts) else _("Empty field name.")
+        target = (
+            resolve_path(registry, schema, parts, access) if all(parts) else _("Empty field name.")
+        )
         if isinstance(target, str):
-            errors.setdefault(key, []).append(_unknown_filter(registry, schema, key, target))
+            errors.setdefault(key, []).append(
+                _unknown_filter(registry, schema, key, target, access)
+            )
             continue
         allowed = target.ftype.filter_operators
         if op not in allowed:
@@ -297,13 +334,13 @@ def filter_records(
             continue
         for raw in raws:
             try:
-                condition &= _filter_q(target, op, raw, aliases)
+                condition &= target.guarded(_filter_q(target, op, raw, aliases))
             except FieldValueError as error:
                 errors.setdefault(key, []).append(error.message)
     search = _param(params, "search")
     if search is not None and search.strip():
         try:
-            condition &= search_q(schema, search.strip())
+            condition &= search_q(schema, search.strip(), access)
         except FieldValueError as error:
             errors.setdefault("search", []).append(error.message)
     if errors:
@@ -313,10 +350,11 @@ def filter_records(
     return queryset.filter(condition)
 
 
-def search_q(schema: EntitySchema, text: str) -> Q:
-    """Records where any text-like field contains ``text`` (ignoring case); digits also match
-    the record id."""
-    fields = [f for f in schema.fields if f.type in SEARCHED_TYPES]
+def search_q(schema: EntitySchema, text: str, access: Access | None = None) -> Q:
+    """Records where any text-like field the user may read contains ``text`` (ignoring case);
+    digits also match the record id."""
+    hidden = access.hidden(schema) if access is not None else frozenset()
+    fields = [f for f in schema.fields if f.type in SEARCHED_TYPES and f.pk not in hidden]
     if not fields:
         raise FieldValueError(
             _("%(entity)s has no text fields to search.") % {"entity": schema.slug}
@@ -340,13 +378,18 @@ def _param(params: Mapping[str, Any], key: str) -> str | None:
 
 
 def sort_records(
-    registry: SchemaRegistry, schema: EntitySchema, queryset: models.QuerySet, sort: str | None
+    registry: SchemaRegistry,
+    schema: EntitySchema,
+    queryset: models.QuerySet,
+    sort: str | None,
+    access: Access | None = None,
 ) -> models.QuerySet:
     """``-created_at,name,client__name``; the record id always breaks ties, so pages are
-    stable. No sort: newest first (``-id``)."""
+    stable. No sort: newest first (``-id``). A linked row the user may not read sorts as if
+    its value were blank."""
     if sort is None or not sort.strip():
         return queryset.order_by("-id")
-    ordering: list[str] = []
+    ordering: list[Any] = []
     errors: list[str] = []
     has_id = False
     for item in (s.strip() for s in sort.split(",")):
@@ -354,7 +397,9 @@ def sort_records(
             continue
         descending = item.startswith("-")
         key = item.lstrip("-+")
-        target = resolve_path(registry, schema, key.split("__")) if key else _("Empty name.")
+        target = (
+            resolve_path(registry, schema, key.split("__"), access) if key else _("Empty name.")
+        )
         if isinstance(target, str):
             errors.append(_("Cannot sort by %(key)s: %(reason)s") % {"key": key, "reason": target})
             continue
@@ -368,7 +413,11 @@ def sort_records(
         if target.field.type in ("link", "user"):
             path += "_id"
         has_id = has_id or path == "id"
-        ordering.append(f"-{path}" if descending else path)
+        if target.guards:
+            value = Case(When(target.guarded(Q()), then=F(path)), default=None)
+            ordering.append(value.desc() if descending else value.asc())
+        else:
+            ordering.append(f"-{path}" if descending else path)
     if errors:
         raise ListParamsError({"sort": errors})
     if not ordering:
@@ -381,13 +430,17 @@ def sort_records(
 # -- expand ------------------------------------------------------------------------------------
 
 
-def expand_fields(schema: EntitySchema, expand: str | None) -> list[Field]:
-    """The link fields named by ``?expand=a,b`` (each once), or `ListParamsError`."""
+def expand_fields(
+    schema: EntitySchema, expand: str | None, access: Access | None = None
+) -> list[Field]:
+    """The link fields named by ``?expand=a,b`` (each once), or `ListParamsError`; the user
+    must be able to read the link and the entity it leads to."""
     if expand is None or not expand.strip():
         return []
     found: list[Field] = []
     errors: list[str] = []
-    links = [f.slug for f in schema.fields if f.type == "link"]
+    hidden = access.hidden(schema) if access is not None else frozenset()
+    links = [f.slug for f in schema.fields if f.type == "link" and f.pk not in hidden]
     for slug in (s.strip() for s in expand.split(",")):
         if not slug:
             continue
@@ -397,7 +450,16 @@ def expand_fields(schema: EntitySchema, expand: str | None) -> list[Field]:
                 _("%(name)s is not a link field of %(entity)s; links: %(links)s.")
                 % {"name": slug, "entity": schema.slug, "links": ", ".join(links) or "-"}
             )
+        elif f.pk in hidden:
+            errors.append(hidden_message(schema, f))
         elif f not in found:
+            if access is not None:
+                refusal = read_refusal(
+                    access, get_registry().entity_by_id(f.options["target_id"]), None
+                )
+                if refusal:
+                    errors.append(refusal)
+                    continue
             found.append(f)
     if errors:
         raise ListParamsError({"expand": errors})
@@ -409,9 +471,11 @@ def with_expanded(
     schema: EntitySchema,
     queryset: models.QuerySet,
     fields: list[Field],
+    access: Access | None = None,
 ) -> models.QuerySet:
     """Load each expanded link's record with its own relations: one prefetch per link, in
-    place of the join that otherwise brings only the linked row."""
+    place of the join that otherwise brings only the linked row. A linked record the user may
+    not read is not loaded (the link shows its id only)."""
     if not fields:
         return queryset
     expanded = {f.attname for f in fields}
@@ -424,7 +488,10 @@ def with_expanded(
     for f in fields:
         target = registry.entity_by_id(f.options["target_id"])
         # Trashed targets too: the record still shows their id, so it shows them expanded.
-        linked = with_relations(registry, target, target.model._base_manager.all())
+        linked = target.model._base_manager.all()
+        if access is not None:
+            linked = access.visible(target, linked)
+        linked = with_relations(registry, target, linked)
         prefetches.append(Prefetch(f.attname, queryset=linked))
     return queryset.prefetch_related(*prefetches)
 
@@ -437,18 +504,38 @@ def expanded_target(registry: SchemaRegistry, f: Field) -> EntitySchema:
 
 
 def where_records(
-    schema: EntitySchema, queryset: models.QuerySet, where: str | None, *, user: Any = None
+    schema: EntitySchema,
+    queryset: models.QuerySet,
+    where: str | None,
+    *,
+    user: Any = None,
+    access: Access | None = None,
 ) -> models.QuerySet:
-    """``?where=<condition>``: a formula compiled into the WHERE clause (blank is false)."""
+    """``?where=<condition>``: a formula compiled into the WHERE clause (blank is false). It
+    may read only what the user may read; linked rows outside their rules read as absent."""
     if where is None:
         return queryset
     from cardfile.formula_engine import FormulaError
-    from cardfile.metamodel.formulas import formula_filter
+    from cardfile.metamodel.formulas import check_condition, formula_check, formula_filter
 
+    access = access or access_for(user)
     try:
-        return formula_filter(queryset, entity=schema, expression=where, user=user)
+        checked = check_condition(formula_check(entity=schema, expression=where))
     except FormulaError as error:
         raise ListParamsError({"where": [error.message]}, formula=error.as_dict()) from None
+    refusals = formula_read_refusals(access, schema, checked.dependencies)
+    if refusals:
+        raise ListParamsError({"where": refusals})
+    guard = None if access.unrestricted else access.visible_ids
+    return formula_filter(
+        queryset,
+        entity=schema,
+        expression=where,
+        user=user,
+        branch=access.branch_id,
+        guard=guard,
+        checked=checked,
+    )
 
 
 def record_list(
@@ -459,34 +546,42 @@ def record_list(
     expand: list[Field] | None = None,
     user: Any = None,
 ) -> models.QuerySet:
-    """Records of ``entity`` matching the list parameters, sorted; trashed ones only with
-    ``in_trash``. Pagination is the caller's: slice the result."""
+    """Records of ``entity`` that ``user`` may read matching the list parameters, sorted;
+    trashed ones only with ``in_trash``. Pagination is the caller's: slice the result.
+    ``user=None`` is the system itself and reads everything."""
     registry = get_registry()
     schema = registry.entity(entity)
+    access = access_for(user)
+    require(access, "read", schema)
     base = (
         schema.model._default_manager.filter(deleted_at__isnull=False)
         if in_trash
         else schema.objects()
     )
-    queryset = with_relations(registry, schema, base)
+    queryset = with_relations(registry, schema, access.visible(schema, base))
     errors: dict[str, list[str]] = {}
     try:
-        queryset = filter_records(registry, schema, queryset, params)
+        queryset = filter_records(registry, schema, queryset, params, access)
     except ListParamsError as error:
         errors.update(error.errors)
     try:
-        queryset = sort_records(registry, schema, queryset, _param(params, "sort"))
+        queryset = sort_records(registry, schema, queryset, _param(params, "sort"), access)
     except ListParamsError as error:
         errors.update(error.errors)
     if errors:
         raise ListParamsError(errors)
-    queryset = where_records(schema, queryset, _param(params, "where"), user=user)
-    return with_expanded(registry, schema, queryset, expand or [])
+    queryset = where_records(schema, queryset, _param(params, "where"), user=user, access=access)
+    return with_expanded(registry, schema, queryset, expand or [], access)
 
 
-def record_detail(entity: str, record_id: int, *, expand: list[Field] | None = None) -> Any:
-    """One live record with its expanded links, or None."""
+def record_detail(
+    entity: str, record_id: int, *, expand: list[Field] | None = None, user: Any = None
+) -> Any:
+    """One live record ``user`` may read, with its expanded links, or None."""
     registry = get_registry()
     schema = registry.entity(entity)
-    queryset = with_relations(registry, schema, schema.objects()).filter(pk=record_id)
-    return with_expanded(registry, schema, queryset, expand or []).first()
+    access = access_for(user)
+    require(access, "read", schema)
+    queryset = access.visible(schema, schema.objects()).filter(pk=record_id)
+    queryset = with_relations(registry, schema, queryset)
+    return with_expanded(registry, schema, queryset, expand or [], access).first()

@@ -8,6 +8,7 @@ child_table field's id as ``{"added": [...], "changed": [{"id", "changes"}], "re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import models
@@ -113,12 +114,21 @@ def history_entry(
 # -- reading -----------------------------------------------------------------------------------
 
 
-def _public_values(schema: EntitySchema | None, values: dict[str, Any]) -> dict[str, Any]:
+def _hidden(schema: EntitySchema | None, hide: Any) -> frozenset[int]:
+    return hide(schema) if hide is not None and schema is not None else frozenset()
+
+
+def _public_values(
+    schema: EntitySchema | None, values: dict[str, Any], hide: Any = None
+) -> dict[str, Any]:
     fields = _fields(schema) if schema is not None else {}
+    hidden = _hidden(schema, hide)
     result: dict[str, Any] = {}
     for key, value in values.items():
         if key == "id":
             result["id"] = value
+            continue
+        if key.isdigit() and int(key) in hidden:
             continue
         f = fields.get(int(key)) if key.isdigit() else None
         result[f.slug if f is not None else key] = value
@@ -126,12 +136,19 @@ def _public_values(schema: EntitySchema | None, values: dict[str, Any]) -> dict[
 
 
 def public_changes(
-    registry: SchemaRegistry, schema: EntitySchema | None, changes: dict[str, Any]
+    registry: SchemaRegistry,
+    schema: EntitySchema | None,
+    changes: dict[str, Any],
+    hide: Callable[[EntitySchema], frozenset[int]] | None = None,
 ) -> dict[str, Any]:
-    """Stored changes -> keyed by the fields' current slugs (the id of a field that is gone)."""
+    """Stored changes -> keyed by the fields' current slugs (the id of a field that is gone),
+    without the fields ``hide`` names."""
     fields = _fields(schema) if schema is not None else {}
+    hidden = _hidden(schema, hide)
     result: dict[str, Any] = {}
     for key, change in changes.items():
+        if key.isdigit() and int(key) in hidden:
+            continue
         f = fields.get(int(key)) if key.isdigit() else None
         name = f.slug if f is not None else key
         if isinstance(change, dict):
@@ -142,15 +159,17 @@ def public_changes(
                 except NotFound:  # a line entity in trash: its fields show as ids
                     child = None
             result[name] = {
-                "added": [_public_values(child, line) for line in change.get("added", [])],
+                "added": [_public_values(child, line, hide) for line in change.get("added", [])],
                 "changed": [
                     {
                         "id": line.get("id"),
-                        "changes": public_changes(registry, child, line.get("changes", {})),
+                        "changes": public_changes(registry, child, line.get("changes", {}), hide),
                     }
                     for line in change.get("changed", [])
                 ],
-                "removed": [_public_values(child, line) for line in change.get("removed", [])],
+                "removed": [
+                    _public_values(child, line, hide) for line in change.get("removed", [])
+                ],
             }
         else:
             before, after = change
@@ -159,8 +178,13 @@ def public_changes(
 
 
 def history_as_dicts(
-    registry: SchemaRegistry, schema: EntitySchema, entries: list[RecordHistory]
+    registry: SchemaRegistry,
+    schema: EntitySchema,
+    entries: list[RecordHistory],
+    *,
+    hide: Callable[[EntitySchema], frozenset[int]] | None = None,
 ) -> list[dict[str, Any]]:
+    """History rows as the API shows them; fields ``hide`` names are left out."""
     return [
         {
             "id": entry.pk,
@@ -169,7 +193,7 @@ def history_as_dicts(
             "username": entry.user.get_username() if entry.user_id else None,
             "action": entry.action,
             "version": entry.version,
-            "changes": public_changes(registry, schema, entry.changes),
+            "changes": public_changes(registry, schema, entry.changes, hide),
         }
         for entry in entries
     ]

@@ -6,6 +6,7 @@ Reading N records costs a fixed number of queries: links and users come with the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import models
@@ -112,12 +113,21 @@ def _moment(value: Any) -> str | None:
     return None if value is None else timezone.localtime(value).isoformat()
 
 
+# Given an entity, the ids of its fields to leave out (those hidden from the reader).
+Hide = Callable[[EntitySchema], frozenset[int]]
+
+
 def record_to_dict(
-    schema: EntitySchema, obj: models.Model, *, registry: SchemaRegistry | None = None
+    schema: EntitySchema,
+    obj: models.Model,
+    *,
+    registry: SchemaRegistry | None = None,
+    hide: Hide | None = None,
 ) -> dict[str, Any]:
     """A record as the API shows it: system values, each field's serialized value by slug, and
-    each child table as a list of line dicts."""
+    each child table as a list of line dicts; without the fields ``hide`` names."""
     registry = registry or obj.__dict__.get("_cf_registry")
+    hidden = hide(schema) if hide is not None else frozenset()
     data: dict[str, Any] = {
         "id": obj.pk,
         "version": obj.version,
@@ -128,12 +138,15 @@ def record_to_dict(
         "branch": obj.branch_id,
     }
     for f in schema.fields:
+        if f.pk in hidden:
+            continue
         ftype = get_field_type(f.type)
         if f.type == "child_table":
             registry = registry or get_registry()
             child = registry.entity_by_id(f.options["target_id"])
             data[f.slug] = [
-                record_to_dict(child, line, registry=registry) for line in _lines(child, f, obj)
+                record_to_dict(child, line, registry=registry, hide=hide)
+                for line in _lines(child, f, obj)
             ]
         elif f.type == "multi_link":
             loaded = obj.__dict__.get("_cf_links", {})
@@ -158,16 +171,30 @@ def _lines(child: EntitySchema, f: Field, obj: models.Model) -> list[models.Mode
     return list(manager.filter(deleted_at__isnull=True).order_by(*line_ordering(child)))
 
 
-def record_history(entity: str, record_id: int) -> list[dict[str, Any]]:
-    """Who changed what and when, oldest first; changes keyed by the fields' current slugs."""
+def record_history(entity: str, record_id: int, *, user: Any = None) -> list[dict[str, Any]]:
+    """Who changed what and when, oldest first; changes keyed by the fields' current slugs.
+
+    Also for a record in the trash. ``user`` must be able to read the record (else NotFound,
+    as for a missing one); fields hidden from them are left out of every entry."""
+    from cardfile.metamodel.access import access_for, require
+
     registry = get_registry()
     schema = registry.entity(entity)
+    access = access_for(user)
+    require(access, "read", schema)
+    rows = schema.model._base_manager.filter(pk=record_id)
+    if not access.unrestricted and not access.visible(schema, rows).exists():
+        raise NotFound(
+            _("There is no %(entity)s #%(id)s.") % {"entity": entity, "id": record_id},
+            code="not_found",
+        )
     entries = list(
         RecordHistory.objects.filter(entity_id=schema.entity.pk, record_id=record_id)
         .select_related("user")
         .order_by("id")
     )
-    return history_as_dicts(registry, schema, entries)
+    hide = None if access.unrestricted else access.hidden
+    return history_as_dicts(registry, schema, entries, hide=hide)
 
 
 def duplicate_values(schema: EntitySchema, field: Field) -> list[tuple[Any, int]]:

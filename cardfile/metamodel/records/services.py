@@ -15,10 +15,12 @@ from django.utils.translation import gettext as _
 
 from cardfile.core.exceptions import NotFound
 from cardfile.core.models import Branch
+from cardfile.metamodel.access import Access
 from cardfile.metamodel.schema.dynamic import get_registry
 
 from .cleaning import Cleaner, RowPlan
 from .exceptions import RecordValidationError
+from .guard import check_row, writer_access
 from .selectors import record_to_dict
 from .trash import record_delete, record_restore
 from .writing import WriteContext, insert_rows, raise_conflict, refuse_lines, update_row
@@ -35,9 +37,11 @@ __all__ = [
 ]
 
 
-def _branch_id(cleaner: Cleaner, branch: Branch | int | None) -> int | None:
+def _branch_id(cleaner: Cleaner, branch: Branch | int | None, access: Access) -> int | None:
+    """The branch new records go to: the one given, else the writer's home branch. A user
+    with branches (not an owner) may put records only into their own branches."""
     if branch is None:
-        return None
+        return access.branch_id
     if isinstance(branch, Branch):
         return branch.pk
     if isinstance(branch, bool) or not isinstance(branch, int):
@@ -45,6 +49,13 @@ def _branch_id(cleaner: Cleaner, branch: Branch | int | None) -> int | None:
         return None
     if not Branch.objects.filter(pk=branch).exists():
         cleaner.add_error("branch", _("There is no branch #%(id)s.") % {"id": branch})
+        return None
+    if not access.unrestricted and access.branch_ids and branch not in access.branch_ids:
+        cleaner.add_error(
+            "branch",
+            _("You may create records only in your branches (%(ids)s).")
+            % {"ids": ", ".join(str(pk) for pk in access.branch_ids)},
+        )
         return None
     return branch
 
@@ -60,9 +71,10 @@ def record_create(
     registry = get_registry()
     schema = registry.entity(entity)
     refuse_lines(registry, schema)
+    access = writer_access(user, "create", schema)
     with transaction.atomic():
-        cleaner = Cleaner(registry, user=user)
-        branch_id = _branch_id(cleaner, branch)
+        cleaner = Cleaner(registry, user=user, access=access)
+        branch_id = _branch_id(cleaner, branch, access)
         row = cleaner.clean(RowPlan(schema=schema, data=data))
         cleaner.check_database()
         cleaner.raise_if_errors()
@@ -85,9 +97,10 @@ def record_bulk_create(
     refuse_lines(registry, schema)
     if not isinstance(rows, list | tuple):
         raise RecordValidationError({"rows": [_("Expected a list of records.")]})
+    access = writer_access(user, "create", schema)
     with transaction.atomic():
-        cleaner = Cleaner(registry, user=user)
-        branch_id = _branch_id(cleaner, branch)
+        cleaner = Cleaner(registry, user=user, access=access)
+        branch_id = _branch_id(cleaner, branch, access)
         plans = [
             cleaner.clean(
                 RowPlan(
@@ -137,6 +150,7 @@ def record_update(
     schema = registry.entity(entity)
     refuse_lines(registry, schema)
     based_on = _version_of(data, version)
+    access = writer_access(user, "update", schema)
     with transaction.atomic():
         obj = (
             schema.model._base_manager.select_for_update()
@@ -153,9 +167,14 @@ def record_update(
             raise NotFound(
                 message % {"entity": schema.entity.label, "id": record_id}, code="not_found"
             )
+        missing = _("There is no %(entity)s #%(id)s.") % {
+            "entity": schema.entity.label,
+            "id": record_id,
+        }
+        check_row(access, schema, record_id, "update", missing)
         if obj.version != based_on:
-            raise_conflict(registry, schema, obj.pk)
-        cleaner = Cleaner(registry, user=user)
+            raise_conflict(registry, schema, obj.pk, access)
+        cleaner = Cleaner(registry, user=user, access=access)
         row = cleaner.clean(RowPlan(schema=schema, data=data, obj=obj))
         cleaner.check_database()
         cleaner.raise_if_errors()

@@ -25,6 +25,7 @@ from cardfile.metamodel.schema.dynamic import EntitySchema, SchemaRegistry, get_
 
 from .cleaning import column_value
 from .exceptions import RecordProtected, RecordValidationError
+from .guard import check_row, writer_access
 from .history import history_entry
 from .writing import WriteContext, incoming_links, integrity_field, refuse_lines
 
@@ -195,7 +196,9 @@ def _mark(
         ctx.links_changed(schema, manager.filter(pk__in=ids))
 
 
-def _lock(schema: EntitySchema, record_id: int, *, in_trash: bool) -> models.Model:
+def _lock(
+    schema: EntitySchema, record_id: int, *, in_trash: bool, access: Any = None
+) -> models.Model:
     obj = (
         schema.model._base_manager.select_for_update()
         .filter(pk=record_id, deleted_at__isnull=not in_trash)
@@ -208,6 +211,12 @@ def _lock(schema: EntitySchema, record_id: int, *, in_trash: bool) -> models.Mod
             else _("There is no %(entity)s #%(id)s (or it is in the trash already).")
         )
         raise NotFound(message % {"entity": schema.entity.label, "id": record_id})
+    if access is not None:
+        missing = _("There is no %(entity)s #%(id)s.") % {
+            "entity": schema.entity.label,
+            "id": record_id,
+        }
+        check_row(access, schema, record_id, "delete", missing)
     return obj
 
 
@@ -216,8 +225,9 @@ def record_delete(*, entity: str, record_id: int, user: Any = None) -> models.Mo
     registry = get_registry()
     schema = registry.entity(entity)
     refuse_lines(registry, schema)
+    access = writer_access(user, "delete", schema)
     with transaction.atomic():
-        obj = _lock(schema, record_id, in_trash=False)
+        obj = _lock(schema, record_id, in_trash=False, access=access)
         groups = _trash_group(registry, schema, obj.pk)
         ctx = WriteContext.start(registry, user)
         _mark(ctx, groups, deleted_at=ctx.now, action=Action.DELETE, event=events.RECORD_DELETED)
@@ -231,8 +241,9 @@ def record_restore(*, entity: str, record_id: int, user: Any = None) -> models.M
     registry = get_registry()
     schema = registry.entity(entity)
     refuse_lines(registry, schema)
+    access = writer_access(user, "delete", schema)
     with transaction.atomic():
-        obj = _lock(schema, record_id, in_trash=True)
+        obj = _lock(schema, record_id, in_trash=True, access=access)
         groups = _restore_group(registry, schema, obj.pk, obj.deleted_at)
         _check_unique_free(registry, groups, schema)
         ctx = WriteContext.start(registry, user)

@@ -148,7 +148,11 @@ def refuse_lines(registry: SchemaRegistry, schema: EntitySchema) -> None:
     )
 
 
-def raise_conflict(registry: SchemaRegistry, schema: EntitySchema, record_id: int) -> None:
+def raise_conflict(
+    registry: SchemaRegistry, schema: EntitySchema, record_id: int, access: Any = None
+) -> None:
+    """The record changed since the writer read it: raise `RecordConflict` with its current
+    values, as the writer may see them."""
     current = with_relations(registry, schema, schema.objects()).filter(pk=record_id).first()
     if current is None:
         raise NotFound(
@@ -157,7 +161,13 @@ def raise_conflict(registry: SchemaRegistry, schema: EntitySchema, record_id: in
             code="not_found",
         )
     raise RecordConflict(
-        record_to_dict(schema, current, registry=registry), entity_label=schema.entity.label
+        record_to_dict(
+            schema,
+            current,
+            registry=registry,
+            hide=None if access is None or access.unrestricted else access.hidden,
+        ),
+        entity_label=schema.entity.label,
     )
 
 

@@ -11,7 +11,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from cardfile.core.exceptions import CardfileError, NotFound
+from cardfile.core.exceptions import CardfileError, NotFound, PermissionDenied
 from cardfile.formula_engine import FormulaError
 from cardfile.metamodel.fields.base import FieldOptionsError, FieldValueError
 from cardfile.metamodel.records.exceptions import (
@@ -54,6 +54,10 @@ def error_response(error: CardfileError) -> Response:
     if isinstance(error, NotFound):
         return Response(
             {"detail": error.message, "code": error.code}, status=status.HTTP_404_NOT_FOUND
+        )
+    if isinstance(error, PermissionDenied):
+        return Response(
+            {"detail": error.message, "code": error.code}, status=status.HTTP_403_FORBIDDEN
         )
     if isinstance(error, RecordConflict):
         return Response(

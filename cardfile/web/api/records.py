@@ -2,7 +2,8 @@
 
 Views parse the request, call the record service or a selector and render `record_to_dict`.
 Line entities (the target of a child table) have no endpoints: their lines are read and written
-inside the parent record.
+inside the parent record. The selectors and services apply the caller's rights; the views only
+leave hidden fields out of what they render.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cardfile.core.exceptions import NotFound
+from cardfile.metamodel.access import Access, access_for
 from cardfile.metamodel.models import Field
 from cardfile.metamodel.records import (
     record_create,
@@ -69,33 +71,41 @@ def _check_id(entity: str, record_id: int) -> None:
 
 def _expand(request: Request, schema: EntitySchema) -> list[Field]:
     try:
-        return expand_fields(schema, request.query_params.get("expand"))
+        return expand_fields(schema, request.query_params.get("expand"), access_for(request.user))
     except ListParamsError as error:
         raise BadRequest(error.errors) from None
 
 
 def render(
-    registry: SchemaRegistry, schema: EntitySchema, obj: models.Model, expand: list[Field]
+    registry: SchemaRegistry,
+    schema: EntitySchema,
+    obj: models.Model,
+    expand: list[Field],
+    access: Access,
 ) -> dict[str, Any]:
-    """A record as JSON; each expanded link holds the linked record instead of its id."""
-    data = record_to_dict(schema, obj, registry=registry)
+    """A record as JSON, without the fields hidden from the caller; each expanded link holds
+    the linked record instead of its id (only its id if the caller may not read that record)."""
+    hide = None if access.unrestricted else access.hidden
+    data = record_to_dict(schema, obj, registry=registry, hide=hide)
     for f in expand:
-        linked = getattr(obj, f.attname)  # prefetched by the selector
+        linked = getattr(obj, f.attname)  # prefetched by the selector, within the rules
         target = registry.entity_by_id(f.options["target_id"])
-        data[f.slug] = None if linked is None else record_to_dict(target, linked, registry=registry)
+        if linked is not None:
+            data[f.slug] = record_to_dict(target, linked, registry=registry, hide=hide)
     return data
 
 
 def _one(request: Request, entity: str, record_id: int, status_code: int = 200) -> Response:
     registry, schema = _entity(entity)
     expand = _expand(request, schema)
-    obj = record_detail(entity, record_id, expand=expand)
+    obj = record_detail(entity, record_id, expand=expand, user=request.user)
     if obj is None:
         raise NotFound(
             _("There is no %(entity)s #%(id)s.") % {"entity": entity, "id": record_id},
             code="not_found",
         )
-    return Response(render(registry, schema, obj, expand), status=status_code)
+    access = access_for(request.user)
+    return Response(render(registry, schema, obj, expand, access), status=status_code)
 
 
 class RecordListView(APIView):
@@ -112,7 +122,10 @@ class RecordListView(APIView):
         except ListParamsError as error:
             raise BadRequest(error.errors, formula=error.formula) from None
         page = paginate(request, queryset)
-        return Response(page.body([render(registry, schema, o, expand) for o in page.objects]))
+        access = access_for(request.user)
+        return Response(
+            page.body([render(registry, schema, o, expand, access) for o in page.objects])
+        )
 
     def post(self, request: Request, entity: str) -> Response:
         _entity(entity)
@@ -148,8 +161,9 @@ class RecordHistoryView(APIView):
     def get(self, request: Request, entity: str, record_id: int) -> Response:
         _entity(entity)
         _check_id(entity, record_id)
-        record_get(entity, record_id, include_trash=True)
-        return Response({"results": record_history(entity, record_id)})
+        results = record_history(entity, record_id, user=request.user)
+        record_get(entity, record_id, include_trash=True)  # a record that never was: 404
+        return Response({"results": results})
 
 
 class RecordRestoreView(APIView):
