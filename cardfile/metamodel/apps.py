@@ -14,3 +14,7 @@ class MetamodelConfig(AppConfig):
 
         # SQLite runs formula arithmetic and functions through Python (exact decimals).
         connection_created.connect(on_connection_created, dispatch_uid="cardfile_formula_sqlite")
+
+        from .access.signals import connect
+
+        connect()  # a change of rights reaches every process's cache

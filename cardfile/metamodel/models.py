@@ -27,6 +27,9 @@ class SchemaState(models.Model):
 
     version = models.BigIntegerField(default=1)
     token = models.CharField(max_length=32)
+    # Changes with every committed change of roles, rights, memberships or branches; processes
+    # key their cache of users' rights on it (`cardfile.metamodel.access`).
+    access_token = models.CharField(max_length=32, default="", blank=True)
     changed_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -139,7 +139,7 @@ _CONSTRUCTS = {f"{name}()": rf"(?<![A-Z_]){name}\(" for name in REGISTRY} | _OPE
 def test_generated_formulas_check_to_the_asked_type_and_use_everything():
     seen: Counter = Counter()
 
-    @hypothesis_settings(_STABLE, max_examples=1000)
+    @hypothesis_settings(_STABLE, max_examples=2000)
     @given(
         st.sampled_from(TARGET_TYPES).flatmap(
             lambda target: st.tuples(st.just(target), formulas(target))

@@ -141,7 +141,10 @@ class _Compiler(ScalarFunctions, Aggregates):
 
     def condition(self, value: Compiled) -> Expression:
         """A condition: blank is FALSE."""
-        return self.sql("COALESCE({0}, FALSE)", self.as_kind(value, K.BOOLEAN), kind=K.BOOLEAN)
+        expression = self.as_kind(value, K.BOOLEAN)
+        if getattr(expression, "cf_never_blank", False):
+            return expression  # plain, so a WHERE on it can use an index
+        return self.sql("COALESCE({0}, FALSE)", expression, kind=K.BOOLEAN)
 
     def to_int(self, value: Expression, low: int, high: int) -> Expression:
         """TRUNC toward zero, clamped to [low, high], as an integer (a cast that cannot fail)."""
@@ -222,8 +225,13 @@ class _Compiler(ScalarFunctions, Aggregates):
         left, right = self.visit(node.left, frame), self.visit(node.right, frame)
         op = node.op
         if op in ("AND", "OR"):
-            return self.sql(
-                f"{{0}} {op} {{1}}", self.condition(left), self.condition(right), kind=K.BOOLEAN
+            return never_blank(
+                self.sql(
+                    f"{{0}} {op} {{1}}",
+                    self.condition(left),
+                    self.condition(right),
+                    kind=K.BOOLEAN,
+                )
             )
         if op == "&":
             if not self.pg:
@@ -258,6 +266,14 @@ class _Compiler(ScalarFunctions, Aggregates):
             return self.sql(
                 f"COALESCE({{0}}, FALSE) {op} COALESCE({{1}}, FALSE)", a, b, kind=K.BOOLEAN
             )
+        for column, known in ((a, b), (b, a)):
+            if op in ("=", "<>") and isinstance(known, Param) and known.value is not None:
+                # Against a value known not to be blank (a literal, ME()): blank equals
+                # nothing. Written so that an index on the column serves ``master = ME()``.
+                template = (
+                    "{0} = {1} AND {0} IS NOT NULL" if op == "=" else "{0} <> {1} OR {0} IS NULL"
+                )
+                return never_blank(self.sql(template, column, known, kind=K.BOOLEAN))
         both_blank = "TRUE" if _ZERO_OF[op] else "FALSE"
         one_blank = "TRUE" if op == "<>" else "FALSE"
         return self.sql(
@@ -378,6 +394,12 @@ class _Compiler(ScalarFunctions, Aggregates):
 
 
 # Compiled natively from their nodes on both back ends (with the lazy ones: IF, AND ...).
+def never_blank(expression: Expression) -> Expression:
+    """Mark a boolean expression that is never NULL, so `condition` needs no COALESCE."""
+    expression.cf_never_blank = True
+    return expression
+
+
 _CONTEXT_FUNCTIONS = frozenset({"ME", "MY_BRANCH", "TODAY", "NOW", "ISBLANK", "BLANK"})
 
 __all__ = ["Compiled", "compile_formula"]

@@ -83,7 +83,9 @@ class Sql(Func):
             params.extend(slot_params)
             position = match.end()
         pieces.append(self.sql_template[position:])
-        return "".join(pieces), params
+        sql = "".join(pieces)
+        # Bracketed unless one term, so ``a OR b`` stays whole inside ``... AND <it> = true``.
+        return (sql if _one_term(sql) else f"({sql})"), params
 
 
 def _one_term(sql: str) -> bool:

@@ -14,19 +14,29 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from collections import defaultdict
+import re
+import threading
+import uuid
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from django.db.models import Q, QuerySet, Value
+from django.db.models import Q, QuerySet
 from django.db.models.lookups import Exact
 
 from cardfile.core.models import Branch
-from cardfile.metamodel.models import EntityRights, Role
-from cardfile.metamodel.schema.dynamic import EntitySchema, SchemaRegistry, get_registry
+from cardfile.metamodel.models import EntityRights, Role, SchemaState
+from cardfile.metamodel.schema.dynamic import (
+    EntitySchema,
+    SchemaRegistry,
+    access_token,
+    ensure_state,
+    get_registry,
+    repin_access,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +97,10 @@ class Access:
             self._rights[row.entity_id].append(row)
             self._roles.add(row.role_id)
         self._entities: dict[int, EntityAccess] = {}
+        # (entity id, operation) -> the compiled row condition, for rules that do not read
+        # the clock (those are compiled for each use, so TODAY() is today)
+        self._conditions: dict[tuple[int, str], Q | None] = {}
+        self._lock = threading.Lock()
 
     @property
     def is_owner(self) -> bool:
@@ -163,11 +177,18 @@ class Access:
         rules = self.entity(schema).rules.get(operation)
         if self.unrestricted or rules is None:
             return None
+        key = (schema.entity.pk, operation)
+        with self._lock:
+            if key in self._conditions:
+                return self._conditions[key]
         condition = Q(pk__in=[])
         for rule in rules:
             expression = _rule_expression(self, schema, rule)
             if expression is not None:
-                condition |= Q(Exact(expression, Value(True)))
+                condition |= Q(Exact(expression, True))
+        if not any(_READS_CLOCK.search(rule) for rule in rules):
+            with self._lock:
+                self._conditions[key] = condition
         return condition
 
     def visible(
@@ -218,7 +239,15 @@ def _rule_expression(access: Access, schema: EntitySchema, rule: str) -> Any:
     )
 
 
-# -- per request -------------------------------------------------------------------------------
+_READS_CLOCK = re.compile(r"\b(TODAY|NOW)\s*\(", re.IGNORECASE)
+
+
+# -- cached per process, per request -----------------------------------------------------------
+
+_CACHE_SIZE = 256
+_cache_lock = threading.Lock()
+# (user id, schema token, access token) -> Access; a change of rights changes the token.
+_cache: OrderedDict[tuple[Any, str, str], Access] = OrderedDict()
 
 _memo: contextvars.ContextVar[dict | None] = contextvars.ContextVar("cardfile_access", default=None)
 
@@ -234,18 +263,45 @@ def access_memo() -> Iterator[None]:
 
 
 def access_for(user: Any) -> Access:
-    """The rights of ``user``; ``None`` is the system itself (every right)."""
+    """The rights of ``user``; ``None`` is the system itself (every right).
+
+    Worked out once per process for each user and version of the schema and of the rights
+    (`bump_access` changes the latter), and looked up once per request."""
     registry = get_registry()
     if user is None:
         return Access(None, unrestricted=True, registry=registry)
     memo = _memo.get()
-    key = (getattr(user, "pk", None), registry.token)
-    if memo is not None and key in memo:
-        return memo[key]
-    access = _load(user, registry)
+    if memo is not None and getattr(user, "pk", None) in memo:
+        return memo[user.pk]
+    authenticated = getattr(user, "is_authenticated", False) and getattr(user, "is_active", False)
+    key = (user.pk if authenticated else None, registry.token, access_token())
+    with _cache_lock:
+        access = _cache.get(key)
+        if access is not None:
+            _cache.move_to_end(key)
+    if access is None:
+        access = _load(user, registry)
+        with _cache_lock:
+            _cache[key] = access
+            while len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
     if memo is not None:
-        memo[key] = access
+        memo[getattr(user, "pk", None)] = access
     return access
+
+
+def bump_access() -> None:
+    """Record that roles, rights, memberships or branches changed: every process works the
+    rights out again (after this transaction commits, or now inside it)."""
+    ensure_state()
+    token = uuid.uuid4().hex
+    SchemaState.objects.filter(pk=1).update(access_token=token)
+    repin_access(token)
+
+
+def clear_access_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
 
 
 def _load(user: Any, registry: SchemaRegistry) -> Access:

@@ -575,13 +575,20 @@ def record_list(
 
 
 def record_detail(
-    entity: str, record_id: int, *, expand: list[Field] | None = None, user: Any = None
+    entity: str,
+    record_id: int,
+    *,
+    expand: list[Field] | None = None,
+    user: Any = None,
+    written: bool = False,
 ) -> Any:
-    """One live record ``user`` may read, with its expanded links, or None."""
+    """One live record ``user`` may read, with its expanded links, or None. A record the user
+    has just ``written`` is read even if the write took it out of their row rules."""
     registry = get_registry()
     schema = registry.entity(entity)
     access = access_for(user)
     require(access, "read", schema)
-    queryset = access.visible(schema, schema.objects()).filter(pk=record_id)
+    queryset = schema.objects() if written else access.visible(schema, schema.objects())
+    queryset = queryset.filter(pk=record_id)
     queryset = with_relations(registry, schema, queryset)
     return with_expanded(registry, schema, queryset, expand or [], access).first()

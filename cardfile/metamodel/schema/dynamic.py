@@ -260,12 +260,28 @@ _pinned_token: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 )
 
 
+_pinned_access: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "cardfile_access_token", default=None
+)
+
+
+def current_tokens() -> tuple[str, str]:
+    """The committed (or, inside a changing transaction, the new) schema and access tokens."""
+    row = SchemaState.objects.values_list("token", "access_token").filter(pk=1).first()
+    if row is None:  # a database flushed by hand (or by a test) lost the row: make it again
+        state = ensure_state()
+        row = (state.token, state.access_token)
+    return row
+
+
 def current_token() -> str:
     """The committed (or, inside a schema-changing transaction, the new) schema token."""
-    token = SchemaState.objects.values_list("token", flat=True).filter(pk=1).first()
-    if token is None:  # a database flushed by hand (or by a test) lost the row: make it again
-        token = ensure_state().token
-    return token
+    return current_tokens()[0]
+
+
+def access_token() -> str:
+    """The token of roles, rights and memberships: pinned for a request, else read now."""
+    return _pinned_access.get() or current_tokens()[1]
 
 
 def ensure_state() -> SchemaState:
@@ -302,10 +318,13 @@ def _build(token: str) -> SchemaRegistry:
 @contextmanager
 def pinned_schema() -> Iterator[None]:
     """Check the schema version once and keep it for the block (a request, a task)."""
-    reset = _pinned_token.set(current_token())
+    schema, access = current_tokens()
+    reset = _pinned_token.set(schema)
+    reset_access = _pinned_access.set(access or "-")
     try:
         yield
     finally:
+        _pinned_access.reset(reset_access)
         _pinned_token.reset(reset)
 
 
@@ -313,6 +332,12 @@ def repin(token: str) -> None:
     """After a schema change inside a pinned block, the block goes on with the new schema."""
     if _pinned_token.get() is not None:
         _pinned_token.set(token)
+
+
+def repin_access(token: str) -> None:
+    """After a change of rights inside a pinned block, the block goes on with the new rights."""
+    if _pinned_access.get() is not None:
+        _pinned_access.set(token)
 
 
 def clear_cache() -> None:

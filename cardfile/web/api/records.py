@@ -95,10 +95,15 @@ def render(
     return data
 
 
-def _one(request: Request, entity: str, record_id: int, status_code: int = 200) -> Response:
+def _one(
+    request: Request, entity: str, record_id: int, status_code: int = 200, *, written: bool = False
+) -> Response:
+    """One record as the caller may see it. After the caller ``written`` it, it is shown even
+    if the change took it out of their row rules (they know what they wrote), still without
+    hidden fields."""
     registry, schema = _entity(entity)
     expand = _expand(request, schema)
-    obj = record_detail(entity, record_id, expand=expand, user=request.user)
+    obj = record_detail(entity, record_id, expand=expand, user=request.user, written=written)
     if obj is None:
         raise NotFound(
             _("There is no %(entity)s #%(id)s.") % {"entity": entity, "id": record_id},
@@ -132,7 +137,7 @@ class RecordListView(APIView):
         data = request.data
         branch = data.get("branch") if isinstance(data, dict) else None
         obj = record_create(entity=entity, data=data, user=request.user, branch=branch)
-        return _one(request, entity, obj.pk, status.HTTP_201_CREATED)
+        return _one(request, entity, obj.pk, status.HTTP_201_CREATED, written=True)
 
 
 class RecordDetailView(APIView):
@@ -146,7 +151,7 @@ class RecordDetailView(APIView):
         _entity(entity)
         _check_id(entity, record_id)
         record_update(entity=entity, record_id=record_id, data=request.data, user=request.user)
-        return _one(request, entity, record_id)
+        return _one(request, entity, record_id, written=True)
 
     def delete(self, request: Request, entity: str, record_id: int) -> Response:
         _entity(entity)
@@ -173,7 +178,7 @@ class RecordRestoreView(APIView):
         _entity(entity)
         _check_id(entity, record_id)
         record_restore(entity=entity, record_id=record_id, user=request.user)
-        return _one(request, entity, record_id)
+        return _one(request, entity, record_id, written=True)
 
 
 urlpatterns = [
