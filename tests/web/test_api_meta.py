@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from cardfile.metamodel.records import record_create
 from cardfile.metamodel.schema.services import entity_create, field_create
-from tests.builders import build_shop_schema
+from tests.builders import build_shop_schema, grant
 
 META = "/api/v1/meta"
 
@@ -327,14 +327,8 @@ def test_purge(api, shop):
 # -- permissions -------------------------------------------------------------------------------
 
 
-@pytest.mark.embedded
-def test_reads_for_any_user_writes_for_staff_only(clerk_api, shop):
-    assert clerk_api.get(f"{META}/entities/").status_code == 200
-    assert clerk_api.get(f"{META}/entities/client/").status_code == 200
-    assert clerk_api.get(f"{META}/entities/client/fields/name/").status_code == 200
-    assert clerk_api.get(f"{META}/trash/").status_code == 200
-
-    writes = [
+def _clerk_writes(clerk_api):
+    return [
         clerk_api.post(f"{META}/entities/", {"slug": "x", "label": "X"}, format="json"),
         clerk_api.patch(f"{META}/entities/client/", {"label": "C"}, format="json"),
         clerk_api.delete(f"{META}/entities/client/"),
@@ -348,10 +342,64 @@ def test_reads_for_any_user_writes_for_staff_only(clerk_api, shop):
         clerk_api.post(
             f"{META}/entities/client/fields/name/conversion-preview/", {"type": "integer"}
         ),
+        clerk_api.get(f"{META}/entities/client/fields/name/archived-columns/"),
         clerk_api.post(f"{META}/trash/entities/1/restore/"),
+        clerk_api.delete(f"{META}/trash/entities/1/"),
+        clerk_api.post(f"{META}/trash/fields/1/restore/"),
     ]
+
+
+@pytest.mark.embedded
+def test_a_user_without_roles_reads_nothing_and_writes_nothing(clerk_api, shop):
+    listed = clerk_api.get(f"{META}/entities/")
+    assert listed.status_code == 200
+    assert listed.data == []
+    assert clerk_api.get(f"{META}/entities/client/").status_code == 403
+    assert clerk_api.get(f"{META}/entities/client/fields/").status_code == 403
+    assert clerk_api.get(f"{META}/entities/client/fields/name/").status_code == 403
+    assert clerk_api.get(f"{META}/trash/").status_code == 403
+    writes = _clerk_writes(clerk_api)
     assert [r.status_code for r in writes] == [403] * len(writes)
+
+
+@pytest.mark.embedded
+def test_read_lets_a_role_read_the_schema_but_not_change_it(clerk, clerk_api, shop):
+    # given: the clerk reads clients (and nothing else)
+    grant(clerk, "client", ops=("read",))
+    # then
+    assert [e["slug"] for e in clerk_api.get(f"{META}/entities/").data] == ["client"]
+    assert clerk_api.get(f"{META}/entities/client/").status_code == 200
+    assert clerk_api.get(f"{META}/entities/client/fields/name/").status_code == 200
+    assert clerk_api.get(f"{META}/entities/order/").status_code == 403
+    assert clerk_api.get(f"{META}/trash/").status_code == 403
+    writes = _clerk_writes(clerk_api)
+    assert [r.status_code for r in writes] == [403] * len(writes)
+    assert "configure" in writes[1].data["detail"]
     assert clerk_api.get(f"{META}/entities/client/").data["label"] == "Client"
+
+
+@pytest.mark.embedded
+def test_configure_lets_a_role_change_that_entity_only(clerk, clerk_api, shop):
+    # given
+    grant(clerk, "client", ops=("read", "configure"))
+    # when
+    relabelled = clerk_api.patch(f"{META}/entities/client/", {"label": "Customer"}, format="json")
+    added = clerk_api.post(
+        f"{META}/entities/client/fields/",
+        {"slug": "vip", "label": "VIP", "type": "boolean"},
+        format="json",
+    )
+    # then
+    assert relabelled.status_code == 200, relabelled.data
+    assert added.status_code == 201, added.data
+    assert (
+        clerk_api.patch(f"{META}/entities/order/", {"label": "O"}, format="json").status_code == 403
+    )
+    assert (
+        clerk_api.post(f"{META}/entities/", {"slug": "x", "label": "X"}, format="json").status_code
+        == 403
+    )
+    assert clerk_api.get(f"{META}/trash/").status_code == 403
 
 
 @pytest.mark.embedded

@@ -278,8 +278,11 @@ def test_writing_a_hidden_field_is_refused_naming_it(shop, who, entity, field):
         line = data["lines"][0]
         body = {"version": data["version"], "lines": [{"id": line["id"], field: _money("1")}]}
         key = f"lines[1].{field}"
-    else:
-        pytest.skip("the technician may not change clients at all")
+    else:  # he may not change clients at all: refused before any field is looked at
+        url = f"/api/v1/records/{entity}/{shop['clients']['ivan']}/"
+        response = api.patch(url, {"version": 1, field: "+79000000000"}, format="json")
+        assert response.status_code == 403
+        return
     response = api.patch(f"/api/v1/records/order/{shop['orders'][order]}/", body, format="json")
     assert response.status_code == 400
     assert key in response.data["errors"]
@@ -486,3 +489,22 @@ def test_three_people_on_the_same_records(shop):
     anna = _as(shop, "reception")
     assert anna.get(f"/api/v1/records/order/{shop['orders']['ready_a']}/").data["cost"]
     assert anna.get(f"/api/v1/records/order/{shop['orders']['ready_b']}/").status_code == 404
+
+
+def test_a_formula_preview_does_not_read_linked_rows_outside_the_rules(shop):
+    url = "/api/v1/meta/entities/order/formula-check/"
+    body = {"expression": "client.name", "record": shop["orders"]["new_b"]}
+    owner = _as(shop, "owner").post(url, body, format="json")
+    assert owner.status_code == 200, owner.data
+    assert owner.data["value"] == "Boss"
+    technician = _as(shop, "technician").post(url, body, format="json")
+    assert technician.status_code == 200, technician.data
+    assert technician.data["value"] in (None, "")  # the VIP client is not his to read
+
+
+def test_a_misspelt_where_does_not_suggest_hidden_fields(shop):
+    response = _as(shop, "technician").get("/api/v1/records/order/?where=cots > 1")
+    assert response.status_code == 400
+    assert "cost" not in str(response.data)
+    owner = _as(shop, "owner").get("/api/v1/records/order/?where=cots > 1")
+    assert "cost" in str(owner.data)  # the owner is told what they probably meant

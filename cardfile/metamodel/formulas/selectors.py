@@ -108,12 +108,14 @@ def formula_values_sql(
     user: Any = None,
     branch: Any = None,
     now: datetime | None = None,
+    guard: Guard | None = None,
 ) -> dict[int, Any]:
-    """Record id -> the formula's value computed by the database, for live records."""
+    """Record id -> the formula's value computed by the database, for live records; with a
+    ``guard``, linked and linking rows outside it read as absent."""
     registry, schema = _schema(entity)
     checked = _checked(schema, formula)
     expression = formula_expression(
-        entity=schema, formula=checked, user=user, branch=branch, now=now
+        entity=schema, formula=checked, user=user, branch=branch, now=now, guard=guard
     )
     queryset = schema.objects()
     if ids is not None:

@@ -516,11 +516,15 @@ def where_records(
     if where is None:
         return queryset
     from cardfile.formula_engine import FormulaError
+    from cardfile.metamodel.access.definitions import check_for
     from cardfile.metamodel.formulas import check_condition, formula_check, formula_filter
 
     access = access or access_for(user)
     try:
-        checked = check_condition(formula_check(entity=schema, expression=where))
+        if access.unrestricted:
+            checked = check_condition(formula_check(entity=schema, expression=where))
+        else:  # errors name only what the user may read
+            checked = check_condition(check_for(access, schema, where))
     except FormulaError as error:
         raise ListParamsError({"where": [error.message]}, formula=error.as_dict()) from None
     refusals = formula_read_refusals(access, schema, checked.dependencies)

@@ -2,6 +2,12 @@
 
 Views parse the body, call one schema service and render its dict; the services validate, lock,
 run the DDL and bump the schema token, so the next request in any process sees the change.
+
+Who may do what goes through `cardfile.metamodel.access`: owners configure everything; a role
+with ``configure`` on an entity changes that entity and its fields (and sees all of it); other
+users read the definitions of the entities they may read, without the fields hidden from them
+and without formulas that read what they may not. Creating entities and the trash of entities
+are for owners.
 """
 
 from __future__ import annotations
@@ -12,9 +18,8 @@ from typing import Any
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from rest_framework import status
-from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,13 +27,32 @@ from rest_framework.views import APIView
 from cardfile.core.exceptions import NotFound
 from cardfile.formula_engine import FormulaError
 from cardfile.formula_engine.semantics import to_text
-from cardfile.metamodel.formulas import formula_check, formula_value_json, formula_values_python
+from cardfile.metamodel.access import Access, access_for, formula_read_refusals, require
+from cardfile.metamodel.access.definitions import (
+    DefinitionReader,
+    check_for,
+    definition_reader,
+    hidden_field_not_found,
+    refuse_hidden_rules,
+    refuse_side_channels,
+    require_configure,
+    require_configure_trashed,
+    require_owner,
+    visible_rows,
+)
+from cardfile.metamodel.formulas import (
+    formula_check,
+    formula_value_json,
+    formula_values_python,
+    formula_values_sql,
+)
 from cardfile.metamodel.models import ArchivedColumn, Entity, Field
 from cardfile.metamodel.schema.conversion import (
     archived_column_restore,
     conversion_preview,
     field_archived_columns,
 )
+from cardfile.metamodel.schema.dynamic import EntitySchema, SchemaRegistry, get_registry
 from cardfile.metamodel.schema.selectors import (
     entity_fields,
     entity_list,
@@ -99,20 +123,17 @@ _EXPECTED: dict[str, tuple[type, ...]] = {
 }
 
 
-class CanConfigure(BasePermission):
-    """Reads for any signed-in user; schema changes for staff (roles arrive later)."""
-
-    message = gettext_lazy("Only users who may configure the schema can change it.")
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        return request.method in SAFE_METHODS or bool(user.is_staff)
+MAX_ID = 2**63 - 1
 
 
+# Option keys that give away what a computed field reads.
 class MetaView(APIView):
-    permission_classes = [IsAuthenticated, CanConfigure]
+    """Signed-in users; each method asks `access_for` what the caller may do."""
+
+    permission_classes = [IsAuthenticated]
+
+
+# -- who may do what ---------------------------------------------------------------------------
 
 
 def _body(request: Request, allowed: tuple[str, ...]) -> dict[str, Any]:
@@ -170,9 +191,25 @@ def archived_as_dict(archived: ArchivedColumn) -> dict[str, Any]:
 
 class EntityListView(MetaView):
     def get(self, request: Request) -> Response:
-        return Response([entity_as_dict(e) for e in entity_list()])
+        """The entities the caller may read or configure."""
+        access = access_for(request.user)
+        if access.can_configure():
+            return Response([entity_as_dict(e) for e in entity_list()])
+        registry = get_registry()
+        listed = []
+        for e in entity_list():
+            try:
+                schema = registry.entity_by_id(e.pk)
+            except NotFound:
+                continue
+            if access.can_configure(schema):
+                listed.append(entity_as_dict(e))
+            elif access.can("read", schema):
+                listed.append(DefinitionReader(access, schema).entity(e))
+        return Response(listed)
 
     def post(self, request: Request) -> Response:
+        require_owner(request.user, _("Only owners can create entities."))
         data = _body(request, ENTITY_CREATE_KEYS)
         entity = entity_create(
             slug=data.get("slug", ""),
@@ -186,13 +223,20 @@ class EntityListView(MetaView):
 
 class EntityDetailView(MetaView):
     def get(self, request: Request, entity: str) -> Response:
-        return Response(entity_detail(entity_get(entity)))
+        reader = definition_reader(request.user, entity)
+        obj = entity_get(entity)
+        if reader is None:
+            return Response(entity_detail(obj))
+        return Response({**reader.entity(obj), "fields": reader.fields(entity_fields(obj))})
 
     def patch(self, request: Request, entity: str) -> Response:
+        access = require_configure(request.user, entity)
         changes = _body(request, ENTITY_UPDATE_KEYS)
+        refuse_hidden_rules(access, entity, changes.get("validation_rules"))
         return Response(entity_detail(entity_update(entity=entity, user=request.user, **changes)))
 
     def delete(self, request: Request, entity: str) -> Response:
+        require_configure(request.user, entity)
         entity_delete(entity=entity, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -202,10 +246,16 @@ class EntityDetailView(MetaView):
 
 class FieldListView(MetaView):
     def get(self, request: Request, entity: str) -> Response:
-        return Response([field_as_dict(f) for f in entity_fields(entity_get(entity))])
+        reader = definition_reader(request.user, entity)
+        fields = entity_fields(entity_get(entity))
+        if reader is None:
+            return Response([field_as_dict(f) for f in fields])
+        return Response(reader.fields(fields))
 
     def post(self, request: Request, entity: str) -> Response:
+        access = require_configure(request.user, entity)
         data = _body(request, FIELD_KEYS)
+        refuse_side_channels(access, entity, data)
         created = field_create(
             entity=entity,
             slug=data.pop("slug", ""),
@@ -219,12 +269,23 @@ class FieldListView(MetaView):
 
 class FieldDetailView(MetaView):
     def get(self, request: Request, entity: str, field: str) -> Response:
-        return Response(field_as_dict(field_get(entity_get(entity), field)))
+        reader = definition_reader(request.user, entity)
+        f = field_get(entity_get(entity), field)
+        if reader is None:
+            return Response(field_as_dict(f))
+        if f.pk in reader.hidden:
+            raise hidden_field_not_found(entity, field)
+        return Response(reader.field(f))
 
     def patch(self, request: Request, entity: str, field: str) -> Response:
         """Rename (``slug``), relabel, change options, or change ``type`` (with ``options``);
         a change that would lose values is refused with 409 unless ``"confirm": true``."""
+        access = require_configure(request.user, entity)
         changes = _body(request, (*FIELD_KEYS, "confirm"))
+        if not access.can_configure():
+            refuse_side_channels(
+                access, entity, changes, current=field_get(entity_get(entity), field)
+            )
         confirm = changes.pop("confirm", False)
         updated = field_update(
             entity=entity, field=field, confirm=confirm, user=request.user, **changes
@@ -232,12 +293,14 @@ class FieldDetailView(MetaView):
         return Response(field_as_dict(updated))
 
     def delete(self, request: Request, entity: str, field: str) -> Response:
+        require_configure(request.user, entity)
         field_delete(entity=entity, field=field, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ConversionPreviewView(MetaView):
     def post(self, request: Request, entity: str, field: str) -> Response:
+        require_configure(request.user, entity)
         data = _body(request, ("type", "options"))
         current = field_get(entity_get(entity), field)
         preview = conversion_preview(
@@ -251,7 +314,10 @@ class ConversionPreviewView(MetaView):
 
 class FormulaCheckView(APIView):
     """``POST {"expression", "record"?}``: the formula's type and the fields it reads, or the
-    error with its position; with ``record`` also its value for that record (live previews)."""
+    error with its position; with ``record`` also its value for that record (live previews).
+
+    The caller must read the entity; a formula reading a field hidden from them, or an entity
+    they may not read, is refused naming it; a record outside their row rules is not found."""
 
     permission_classes = [IsAuthenticated]
 
@@ -268,10 +334,23 @@ class FormulaCheckView(APIView):
             errors[key] = [_("Unknown attribute.")]
         if errors:
             raise BadRequest(errors)
+        access = access_for(request.user)
+        registry = schema = None
+        if not access.is_owner:
+            registry = get_registry()
+            schema = registry.entity(entity)
+            require(access, "read", schema)
         try:
-            checked = formula_check(entity=entity, expression=expression)
+            if schema is None:
+                checked = formula_check(entity=entity, expression=expression)
+            else:
+                checked = check_for(access, schema, expression)
         except FormulaError as error:
             raise bad_formula("expression", error) from None
+        if schema is not None:
+            refusals = formula_read_refusals(access, schema, checked.dependencies)
+            if refusals:
+                raise BadRequest({"expression": refusals})
         body: dict[str, Any] = {
             "type": checked.type.kind.value,
             "currency": checked.type.currency,
@@ -279,31 +358,62 @@ class FormulaCheckView(APIView):
             "dependencies": sorted(".".join(path) for path in checked.dependencies),
         }
         if record is not None:
+            if schema is not None and not self._visible(access, registry, schema, record):
+                raise _no_record(entity, record)
             try:
-                values = formula_values_python(
-                    entity=entity, formula=checked, ids=[record], user=request.user
-                )
+                if schema is None:
+                    values = formula_values_python(
+                        entity=entity,
+                        formula=checked,
+                        ids=[record],
+                        user=request.user,
+                        branch=access.branch_id,
+                    )
+                else:  # in SQL, where linked rows outside the caller's rules read as absent
+                    values = formula_values_sql(
+                        entity=entity,
+                        formula=checked,
+                        ids=[record],
+                        user=request.user,
+                        branch=access.branch_id,
+                        guard=access.visible_ids,
+                    )
             except FormulaError as error:
                 raise bad_formula("record", error) from None
             if record not in values:
-                raise NotFound(
-                    _("There is no %(entity)s #%(id)s.") % {"entity": entity, "id": record},
-                    code="not_found",
-                )
+                raise _no_record(entity, record)
             value = values[record]
             body["value"] = formula_value_json(checked.type, value)
             body["text"] = to_text(value, timezone.get_default_timezone())
         return Response(body)
 
+    @staticmethod
+    def _visible(
+        access: Access, registry: SchemaRegistry, schema: EntitySchema, record: int
+    ) -> bool:
+        if not 0 < record <= MAX_ID:
+            return False
+        return visible_rows(access, registry, schema, schema.objects().filter(pk=record)).exists()
+
+
+def _no_record(entity: str, record: int) -> NotFound:
+    """A record outside the user's row rules answers exactly like a missing one."""
+    return NotFound(
+        _("There is no %(entity)s #%(id)s.") % {"entity": entity, "id": record},
+        code="not_found",
+    )
+
 
 class ArchivedColumnListView(MetaView):
     def get(self, request: Request, entity: str, field: str) -> Response:
+        require_configure(request.user, entity)
         f = field_get(entity_get(entity), field)
         return Response([archived_as_dict(a) for a in field_archived_columns(f)])
 
 
 class ArchivedColumnRestoreView(MetaView):
     def post(self, request: Request, entity: str, field: str, archived_id: int) -> Response:
+        require_configure(request.user, entity)
         f = field_get(entity_get(entity), field)
         if all(a.pk != archived_id for a in field_archived_columns(f)):
             raise NotFound(
@@ -322,6 +432,7 @@ class TrashView(MetaView):
     """Trashed entities and fields by id: a slug may have been taken again since."""
 
     def get(self, request: Request) -> Response:
+        require_owner(request.user, _("Only owners can see the trash of the schema."))
         entities, fields = trash_entities(), trash_fields()
         return Response(
             {
@@ -352,6 +463,7 @@ class TrashView(MetaView):
 
 class TrashedEntityRestoreView(MetaView):
     def post(self, request: Request, entity_id: int) -> Response:
+        require_owner(request.user, _("Only owners can restore entities from the trash."))
         slug = _body(request, ("slug",)).get("slug")
         entity = entity_restore(entity_id=entity_id, slug=slug, user=request.user)
         return Response(entity_detail(entity))
@@ -360,12 +472,14 @@ class TrashedEntityRestoreView(MetaView):
 class TrashedEntityView(MetaView):
     def delete(self, request: Request, entity_id: int) -> Response:
         """Purge: drop the table for good."""
+        require_owner(request.user, _("Only owners can purge entities from the trash."))
         entity_purge(entity_id=entity_id, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class TrashedFieldRestoreView(MetaView):
     def post(self, request: Request, field_id: int) -> Response:
+        require_configure_trashed(request.user, field_id)
         slug = _body(request, ("slug",)).get("slug")
         restored = field_restore(field_id=field_id, slug=slug, user=request.user)
         return Response(field_as_dict(restored))
@@ -374,6 +488,7 @@ class TrashedFieldRestoreView(MetaView):
 class TrashedFieldView(MetaView):
     def delete(self, request: Request, field_id: int) -> Response:
         """Purge: drop the field's columns for good."""
+        require_configure_trashed(request.user, field_id)
         field_purge(field_id=field_id, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -4,6 +4,10 @@ drf-spectacular cannot see records: their serializers do not exist until the sch
 builds models at run time. So the document is put together by hand here: the fixed parts (auth,
 meta endpoints, error shapes) once, and each entity's record endpoints from its fields, each
 field's JSON value described by its type's `value_schema`.
+
+The document describes only what the caller may see (`Shown`): the entities they read, the
+operations they have and the fields not hidden from them. It is cached per schema version,
+language and rights signature, so callers with the same rights share one document.
 """
 
 from __future__ import annotations
@@ -24,16 +28,23 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cardfile.metamodel.access import Access, access_for
 from cardfile.metamodel.schema.dynamic import SchemaRegistry, get_registry
 
 from .fixed import _auth_paths, _fixed_components, _meta_paths
 from .jobs import _job_components, _job_paths
 from .parts import API_VERSION, OPENAPI_VERSION
 from .records import _record_components, _record_paths
+from .rights import Shown
 
 
-def build_document(registry: SchemaRegistry) -> dict[str, Any]:
-    """The whole document for one schema version."""
+def build_document(registry: SchemaRegistry, access: Access | None = None) -> dict[str, Any]:
+    """The whole document for one schema version, as ``access`` may see it (None: all)."""
+    return _build(Shown(registry, access))
+
+
+def _build(shown: Shown) -> dict[str, Any]:
+    registry = shown.registry
     paths: dict[str, Any] = {**_auth_paths(), **_meta_paths(), **_job_paths()}
     tags = [
         {"name": "auth"},
@@ -43,7 +54,9 @@ def build_document(registry: SchemaRegistry) -> dict[str, Any]:
     for schema in registry.entities():
         if schema.parent_field is not None:
             continue  # lines are read and written inside their parent
-        paths.update(_record_paths(registry, schema))
+        if not shown.described(schema):
+            continue
+        paths.update(_record_paths(shown, schema))
         tags.append({"name": schema.slug, "description": schema.entity.label})
     return {
         "openapi": OPENAPI_VERSION,
@@ -60,7 +73,7 @@ def build_document(registry: SchemaRegistry) -> dict[str, Any]:
             "schemas": {
                 **_fixed_components(),
                 **_job_components(),
-                **_record_components(registry),
+                **_record_components(shown),
             },
             "securitySchemes": {
                 "tokenAuth": {
@@ -77,19 +90,23 @@ def build_document(registry: SchemaRegistry) -> dict[str, Any]:
     }
 
 
-# One document per schema version and language, built once per process.
-_documents: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+# One document per schema version, language and rights signature, built once per process.
+_documents: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
 _documents_lock = threading.Lock()
-_DOCUMENTS_KEPT = 8
+_DOCUMENTS_KEPT = 32
 
 
-def current_document() -> dict[str, Any]:
+def current_document(user: Any = None) -> dict[str, Any]:
+    """The document as ``user`` may see it (None: the system, everything)."""
     registry = get_registry()
-    key = (registry.token, get_language() or "")
+    shown = Shown(registry, access_for(user) if user is not None else None)
+    key = (registry.token, get_language() or "", shown.signature())
     with _documents_lock:
         document = _documents.get(key)
+        if document is not None:
+            _documents.move_to_end(key)
     if document is None:
-        document = build_document(registry)
+        document = _build(shown)
         with _documents_lock:
             _documents[key] = document
             while len(_documents) > _DOCUMENTS_KEPT:
@@ -101,10 +118,11 @@ def current_document() -> dict[str, Any]:
 
 
 class SchemaView(APIView):
-    """``GET /api/schema/``: the OpenAPI document of the current schema (signed-in users)."""
+    """``GET /api/schema/``: the OpenAPI document of the current schema as the signed-in
+    caller may see it."""
 
     def get(self, request: Request) -> Response:
-        return Response(current_document())
+        return Response(current_document(request.user))
 
 
 def docs_view(request: HttpRequest) -> HttpResponse:

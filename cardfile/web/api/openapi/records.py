@@ -1,4 +1,8 @@
-"""The record endpoints of each entity in the OpenAPI document, from its fields' types."""
+"""The record endpoints of each entity in the OpenAPI document, from its fields' types.
+
+Only what the caller may see goes in (`Shown`): entities they read, the operations they have,
+fields not hidden from them; a field they may not change is ``readOnly`` in request bodies.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from .parts import (
     _query,
     _ref,
 )
+from .rights import Shown
 
 
 def _record_name(schema: EntitySchema) -> str:
@@ -30,8 +35,9 @@ def _record_name(schema: EntitySchema) -> str:
     return schema.slug
 
 
-def _response_value(registry: SchemaRegistry, f: Field) -> dict[str, Any]:
+def _response_value(shown: Shown, f: Field) -> dict[str, Any]:
     """A field's value in a record the API answers with."""
+    registry = shown.registry
     ftype = get_field_type(f.type)
     if f.type == "child_table":
         target = registry.entity_by_id(f.options["target_id"])
@@ -39,7 +45,7 @@ def _response_value(registry: SchemaRegistry, f: Field) -> dict[str, Any]:
     if f.type == "multi_link":
         return ftype.value_schema(f)
     value = ftype.value_schema(f)
-    if f.type == "link":
+    if f.type == "link" and shown.target_described(f):
         # With ?expand=<field> the linked record comes in place of its id.
         target = registry.entity_by_id(f.options["target_id"])
         value = {"anyOf": [value, _ref(_record_name(target))]}
@@ -63,7 +69,7 @@ def _request_value(registry: SchemaRegistry, f: Field) -> dict[str, Any]:
     return value if f.required else _nullable(value)
 
 
-def _record_schema(registry: SchemaRegistry, schema: EntitySchema) -> dict[str, Any]:
+def _record_schema(shown: Shown, schema: EntitySchema) -> dict[str, Any]:
     moment = {"type": "string", "format": "date-time", "readOnly": True}
     user_id = {**_nullable({"type": "integer"}), "readOnly": True}
     properties: dict[str, Any] = {
@@ -79,8 +85,8 @@ def _record_schema(registry: SchemaRegistry, schema: EntitySchema) -> dict[str, 
         "updated_by": user_id,
         "branch": user_id,
     }
-    for f in schema.fields:
-        value = _response_value(registry, f)
+    for f in shown.fields(schema):
+        value = _response_value(shown, f)
         properties[f.slug] = {**value, "title": f.label}
         if f.help_text:
             properties[f.slug]["description"] = f.help_text
@@ -94,18 +100,29 @@ def _record_schema(registry: SchemaRegistry, schema: EntitySchema) -> dict[str, 
     }
 
 
-def _writable(schema: EntitySchema) -> list[Field]:
-    return [f for f in schema.fields if get_field_type(f.type).writable]
+def _writable(shown: Shown, schema: EntitySchema) -> list[Field]:
+    """The fields a create or a change may give: those of a writable type the caller sees."""
+    return [f for f in shown.fields(schema) if get_field_type(f.type).writable]
 
 
-def _create_schema(registry: SchemaRegistry, schema: EntitySchema) -> dict[str, Any]:
-    properties = {
-        f.slug: {**_request_value(registry, f), "title": f.label} for f in _writable(schema)
-    }
+def _request_property(shown: Shown, schema: EntitySchema, f: Field) -> dict[str, Any]:
+    prop = {**_request_value(shown.registry, f), "title": f.label}
+    if shown.read_only(schema, f):
+        # It may be sent back as it is, never changed.
+        prop["readOnly"] = True
+        prop.setdefault("description", _("Read-only for your roles."))
+    return prop
+
+
+def _create_schema(shown: Shown, schema: EntitySchema) -> dict[str, Any]:
+    writable = _writable(shown, schema)
+    properties = {f.slug: _request_property(shown, schema, f) for f in writable}
     required = [
         f.slug
-        for f in _writable(schema)
-        if f.required and (f.default is None or f.type == "child_table")
+        for f in writable
+        if f.required
+        and (f.default is None or f.type == "child_table")
+        and not shown.read_only(schema, f)
     ]
     result: dict[str, Any] = {
         "type": "object",
@@ -117,7 +134,7 @@ def _create_schema(registry: SchemaRegistry, schema: EntitySchema) -> dict[str, 
     return result
 
 
-def _update_schema(registry: SchemaRegistry, schema: EntitySchema) -> dict[str, Any]:
+def _update_schema(shown: Shown, schema: EntitySchema) -> dict[str, Any]:
     properties: dict[str, Any] = {
         "version": {
             "type": "integer",
@@ -125,8 +142,8 @@ def _update_schema(registry: SchemaRegistry, schema: EntitySchema) -> dict[str, 
             "description": _("The version of the record the change is based on."),
         }
     }
-    for f in _writable(schema):
-        properties[f.slug] = {**_request_value(registry, f), "title": f.label}
+    for f in _writable(shown, schema):
+        properties[f.slug] = _request_property(shown, schema, f)
     return {
         "type": "object",
         "properties": properties,
@@ -135,10 +152,10 @@ def _update_schema(registry: SchemaRegistry, schema: EntitySchema) -> dict[str, 
     }
 
 
-def _line_schema(registry: SchemaRegistry, schema: EntitySchema) -> dict[str, Any]:
+def _line_schema(shown: Shown, schema: EntitySchema) -> dict[str, Any]:
     """A line given with its parent: with ``id`` an existing line, without it a new one; lines
     left out are removed."""
-    line = _create_schema(registry, schema)
+    line = _create_schema(shown, schema)
     line["properties"] = {
         "id": {**_ID, "description": _("An existing line of this record; none for a new line.")},
         **line["properties"],
@@ -166,11 +183,12 @@ def _filter_schema(ftype_name: str, value: dict[str, Any], op: str) -> dict[str,
     return {"type": "string"}
 
 
-def _list_parameters(schema: EntitySchema) -> list[dict[str, Any]]:
+def _list_parameters(shown: Shown, schema: EntitySchema) -> list[dict[str, Any]]:
+    fields = shown.fields(schema)
     sortable = [
-        f.slug for f in schema.fields if f.type not in UNSORTABLE_TYPES and f.type != "child_table"
+        f.slug for f in fields if f.type not in UNSORTABLE_TYPES and f.type != "child_table"
     ]
-    links = [f.slug for f in schema.fields if f.type == "link"]
+    links = [f.slug for f in fields if f.type == "link" and shown.target_described(f)]
     parameters = [
         _query("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, _("Page number.")),
         _query(
@@ -211,7 +229,7 @@ def _list_parameters(schema: EntitySchema) -> list[dict[str, Any]]:
         (slug, type_name, get_field_type(type_name).value_schema(Field(options={})), ())
         for slug, type_name in _SYSTEM_FILTERS.items()
     ]
-    filters += [(f.slug, f.type, get_field_type(f.type).value_schema(f), ()) for f in schema.fields]
+    filters += [(f.slug, f.type, get_field_type(f.type).value_schema(f), ()) for f in fields]
     for slug, type_name, value, _unused in filters:
         for op in get_field_type(type_name).filter_operators:
             name = slug if op == "exact" else f"{slug}__{op}"
@@ -225,60 +243,66 @@ def _list_parameters(schema: EntitySchema) -> list[dict[str, Any]]:
     return parameters
 
 
-def _record_paths(registry: SchemaRegistry, schema: EntitySchema) -> dict[str, Any]:
+def _record_paths(shown: Shown, schema: EntitySchema) -> dict[str, Any]:
+    """The record endpoints of a described entity, with the operations the caller has."""
     slug, label = schema.slug, schema.entity.label
     name = _record_name(schema)
     record = _ref(name)
     base = f"/api/v1/records/{slug}/"
     record_id = _path_param("id", dict(_ID), _("The record's id."))
     one = {"200": _json(record, label)}
-    return {
-        base: {
-            "get": _operation(
-                f"records_{slug}_list",
-                _("List %(entity)s") % {"entity": schema.entity.label_plural or label},
-                slug,
-                {"200": _json(_ref(f"{name}.page"), _("A page of records."))},
-                parameters=_list_parameters(schema),
-                errors=(400, 403, 404),
-            ),
-            "post": _operation(
-                f"records_{slug}_create",
-                _("Create a %(entity)s") % {"entity": label},
-                slug,
-                {"201": _json(record, _("The created record."))},
-                body=_body(_ref(f"{name}.create")),
-                errors=(400, 403, 404, 409),
-            ),
-        },
-        base + "{id}/": {
-            "parameters": [record_id],
-            "get": _operation(
-                f"records_{slug}_retrieve",
-                _("Read a %(entity)s") % {"entity": label},
-                slug,
-                one,
-                parameters=[
-                    _query("expand", {"type": "string"}, _("Link fields to expand, by comma."))
-                ],
-                errors=(400, 403, 404),
-            ),
-            "patch": _operation(
-                f"records_{slug}_partial_update",
-                _("Change a %(entity)s") % {"entity": label},
-                slug,
-                one,
-                body=_body(_ref(f"{name}.update")),
-                errors=(400, 403, 404, 409),
-            ),
-            "delete": _operation(
-                f"records_{slug}_destroy",
-                _("Move a %(entity)s to the trash") % {"entity": label},
-                slug,
-                {"204": {"description": _("Moved to the trash.")}},
-                errors=(403, 404, 409),
-            ),
-        },
+    listing: dict[str, Any] = {
+        "get": _operation(
+            f"records_{slug}_list",
+            _("List %(entity)s") % {"entity": schema.entity.label_plural or label},
+            slug,
+            {"200": _json(_ref(f"{name}.page"), _("A page of records."))},
+            parameters=_list_parameters(shown, schema),
+            errors=(400, 403, 404),
+        ),
+    }
+    if shown.can("create", schema):
+        listing["post"] = _operation(
+            f"records_{slug}_create",
+            _("Create a %(entity)s") % {"entity": label},
+            slug,
+            {"201": _json(record, _("The created record."))},
+            body=_body(_ref(f"{name}.create")),
+            errors=(400, 403, 404, 409),
+        )
+    detail: dict[str, Any] = {
+        "parameters": [record_id],
+        "get": _operation(
+            f"records_{slug}_retrieve",
+            _("Read a %(entity)s") % {"entity": label},
+            slug,
+            one,
+            parameters=[
+                _query("expand", {"type": "string"}, _("Link fields to expand, by comma."))
+            ],
+            errors=(400, 403, 404),
+        ),
+    }
+    if shown.can("update", schema):
+        detail["patch"] = _operation(
+            f"records_{slug}_partial_update",
+            _("Change a %(entity)s") % {"entity": label},
+            slug,
+            one,
+            body=_body(_ref(f"{name}.update")),
+            errors=(400, 403, 404, 409),
+        )
+    if shown.can("delete", schema):
+        detail["delete"] = _operation(
+            f"records_{slug}_destroy",
+            _("Move a %(entity)s to the trash") % {"entity": label},
+            slug,
+            {"204": {"description": _("Moved to the trash.")}},
+            errors=(403, 404, 409),
+        )
+    paths = {
+        base: listing,
+        base + "{id}/": detail,
         base + "{id}/history/": {
             "parameters": [record_id],
             "get": _operation(
@@ -289,7 +313,9 @@ def _record_paths(registry: SchemaRegistry, schema: EntitySchema) -> dict[str, A
                 errors=(403, 404),
             ),
         },
-        base + "{id}/restore/": {
+    }
+    if shown.can("delete", schema):
+        paths[base + "{id}/restore/"] = {
             "parameters": [record_id],
             "post": _operation(
                 f"records_{slug}_restore",
@@ -298,20 +324,27 @@ def _record_paths(registry: SchemaRegistry, schema: EntitySchema) -> dict[str, A
                 one,
                 errors=(400, 403, 404, 409),
             ),
-        },
-    }
+        }
+    return paths
 
 
-def _record_components(registry: SchemaRegistry) -> dict[str, Any]:
+def _record_components(shown: Shown) -> dict[str, Any]:
     components: dict[str, Any] = {}
-    for schema in registry.entities():
-        name = _record_name(schema)
-        components[name] = _record_schema(registry, schema)
-        if schema.parent_field is not None:
-            components[f"{name}.line"] = _line_schema(registry, schema)
+    for schema in shown.registry.entities():
+        if not shown.described(schema):
             continue
-        components[f"{name}.create"] = _create_schema(registry, schema)
-        components[f"{name}.update"] = _update_schema(registry, schema)
+        name = _record_name(schema)
+        components[name] = _record_schema(shown, schema)
+        writes = [op for op in ("create", "update") if shown.can(op, schema)]
+        if schema.parent_field is not None:
+            # Lines follow their parent's operations: given in its create or change bodies.
+            if writes:
+                components[f"{name}.line"] = _line_schema(shown, schema)
+            continue
+        if "create" in writes:
+            components[f"{name}.create"] = _create_schema(shown, schema)
+        if "update" in writes:
+            components[f"{name}.update"] = _update_schema(shown, schema)
         components[f"{name}.page"] = {
             "type": "object",
             "properties": {
