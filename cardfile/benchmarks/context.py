@@ -30,9 +30,10 @@ class BenchContext:
     def api_client(self) -> Any:
         """Django's test client, in process, sending the benchmark user's API token."""
         from django.test import Client
-        from rest_framework.authtoken.models import Token
+
+        from cardfile.core.accounts import token_create
 
         if self._token is None:
-            self._token = Token.objects.get_or_create(user=self.dataset.user)[0].key
+            self._token = token_create(user=self.dataset.user, name="bench")[1]
         # Requests go with ``secure=True`` (see `API`), so CARDFILE_TLS may stay on.
         return Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Token {self._token}")

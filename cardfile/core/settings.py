@@ -8,6 +8,7 @@ CARDFILE_SECRET_KEY and CARDFILE_ALLOWED_HOSTS.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -54,7 +55,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "axes",
     "cardfile.core",
     "cardfile.metamodel",
     "cardfile.web",
@@ -72,6 +73,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "cardfile.metamodel.middleware.SchemaVersionMiddleware",
+    # last, so it sees the lockout flag that signing in set on the request
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "cardfile.core.urls"
@@ -152,6 +155,22 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
+# Axes first: it refuses a locked-out name and address before the password is even tried.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling (django-axes): after this many failed sign-ins with one name from one
+# address, that pair is refused for the cool-off, even with the right password. Other names
+# from the address, and the name from other addresses, still sign in. The address is
+# REMOTE_ADDR, which a client cannot forge (behind a proxy it is the proxy's address).
+AXES_FAILURE_LIMIT = int(os.environ.get("CARDFILE_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("CARDFILE_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_CALLABLE = "cardfile.web.api.authentication.lockout_response"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -186,8 +205,9 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # first, so an unauthenticated call gets 401 with a "Token" challenge, not 403
+        "cardfile.web.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -211,6 +231,7 @@ LOGGING = {
 CARDFILE_TLS = _env_bool("CARDFILE_TLS", bool(os.environ.get("DATABASE_URL")) and not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = _env_list("CARDFILE_CSRF_TRUSTED_ORIGINS")
 if CARDFILE_TLS:

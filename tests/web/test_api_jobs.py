@@ -10,11 +10,11 @@ from django.core import signals
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections, connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from schemathesis.specs.openapi.definitions import OPENAPI_31
 
 import tests.job_handlers  # noqa: F401 - registers the test_batches handler
+from cardfile.core.accounts import token_create
 from cardfile.core.jobs import job_run
 from cardfile.core.models import Job
 from tests.web.conformance import conformance_failures, operations_under
@@ -193,7 +193,7 @@ def wsgi_app(schema_db):
 def test_job_api_conforms_to_its_document(owner, clerk, wsgi_app):
     import schemathesis
 
-    token = Token.objects.create(user=owner).key
+    token = token_create(user=owner, name="schemathesis")[1]
     headers = {"Authorization": f"Token {token}"}
     for n in range(3):
         _job(clerk if n else owner, run=n == 1)

@@ -13,9 +13,9 @@ import schemathesis
 from django.core import signals
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from cardfile.core.accounts import token_create
 from cardfile.metamodel.fields import field_type_names
 from cardfile.metamodel.records import record_create
 from cardfile.metamodel.schema.services import entity_create, field_create
@@ -78,7 +78,7 @@ def _build(owner) -> None:
 
 @pytest.fixture
 def token(owner):
-    return Token.objects.create(user=owner).key
+    return token_create(user=owner, name="schemathesis")[1]
 
 
 @pytest.fixture

@@ -11,8 +11,11 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from cardfile.core.accounts import AccountValidationError
 from cardfile.core.exceptions import CardfileError, NotFound, PermissionDenied
 from cardfile.formula_engine import FormulaError
+from cardfile.metamodel.access.definitions import DefinitionRefused, FormulaProblem
+from cardfile.metamodel.access.services import AccessValidationError
 from cardfile.metamodel.fields.base import FieldOptionsError, FieldValueError
 from cardfile.metamodel.records.exceptions import (
     RecordConflict,
@@ -76,6 +79,9 @@ def error_response(error: CardfileError) -> Response:
         | SchemaValidationError
         | FieldValueError
         | FieldOptionsError
+        | AccessValidationError
+        | AccountValidationError
+        | DefinitionRefused
         | BadRequest,
     ):
         body = {"errors": _errors_of(error), "code": error.code}
@@ -84,6 +90,8 @@ def error_response(error: CardfileError) -> Response:
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(error, FormulaError):
         return error_response(bad_formula(NON_FIELD, error))
+    if isinstance(error, FormulaProblem):
+        return error_response(bad_formula(error.key, error.error))
     return Response({"errors": _errors_of(error), "code": error.code}, status=400)
 
 

@@ -1,10 +1,13 @@
 """Routes of the REST API; each part of it keeps its own ``urlpatterns``."""
 
 from django.urls import include, path
-from rest_framework.authtoken.views import obtain_auth_token
+
+from .accounts import auth_urlpatterns, meta_urlpatterns
 
 urlpatterns = [
-    path("api/v1/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/v1/auth/", include(auth_urlpatterns)),
+    # roles, users and branches first: their prefixes are not the schema API's
+    path("api/v1/meta/", include(meta_urlpatterns)),
     path("api/v1/meta/", include("cardfile.web.api.meta")),
     path("api/v1/records/", include("cardfile.web.api.records")),
     path("api/v1/jobs/", include("cardfile.web.api.jobs")),
