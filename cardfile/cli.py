@@ -152,7 +152,7 @@ def _add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--only",
         type=parse_only,
-        default="list,create,schema,formula",
+        default="list,create,schema,formula,permissions",
         help=_("comma-separated scenarios to run (default: %(default)s)"),
     )
 

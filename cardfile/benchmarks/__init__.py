@@ -7,4 +7,4 @@ machines. The benchmarks run in a scratch database that is dropped at the end; t
 the database DATABASE_URL names.
 """
 
-SCENARIOS = ("list", "create", "schema", "formula")
+SCENARIOS = ("list", "create", "schema", "formula", "permissions")

@@ -56,7 +56,7 @@ def test_bench_smoke_run_reports_every_scenario(tmp_path: Path) -> None:
         "300",
         "--repeat",
         "5",
-        "--only",  # all of them: the command's default leaves the formula scenario out
+        "--only",  # all of them, whatever the command's default
         ",".join(SCENARIOS),
     ]
 
@@ -86,6 +86,19 @@ def test_bench_smoke_run_reports_every_scenario(tmp_path: Path) -> None:
         "compile to SQL, 100-node formula",
     ):
         assert any(m.startswith(measure) for m in formula), (measure, result.stdout)
+    # the technician's page was checked against the rule by hand and its plans were printed
+    permissions = [row["measure"] for row in rows if row["scenario"] == "permissions"]
+    for measure in (
+        "technician vs owner, page of 50 of 10,000, median",
+        "the same, its SQL alone through psycopg, median",
+        "page 100 (offset 4,950), median",
+        "page 1 with ?count=true, median",
+        "GET page 1 through the API, median",
+        "SQL queries per page",
+    ):
+        assert any(m.startswith(measure) for m in permissions), (measure, result.stdout)
+    assert "plan of the technician's page 1 (" in result.stdout, result.stdout
+    assert "indexes of the repair table: " in result.stdout, result.stdout
 
 
 def test_bench_refuses_other_databases(tmp_path: Path) -> None:
