@@ -508,3 +508,16 @@ def test_a_misspelt_where_does_not_suggest_hidden_fields(shop):
     assert "cost" not in str(response.data)
     owner = _as(shop, "owner").get("/api/v1/records/order/?where=cots > 1")
     assert "cost" in str(owner.data)  # the owner is told what they probably meant
+
+
+def test_a_field_a_row_rule_reads_cannot_be_renamed_or_deleted(shop):
+    owner = _as(shop, "owner")
+    url = "/api/v1/meta/entities/order/fields/technician/"
+    renamed = owner.patch(url, {"slug": "master"}, format="json")
+    assert renamed.status_code == 400
+    assert "technician: order" in str(renamed.data)
+    assert owner.delete(url).status_code == 400
+    # the rule still works
+    assert (
+        _names(shop, _as(shop, "technician").get("/api/v1/records/order/")) == VISIBLE["technician"]
+    )

@@ -394,3 +394,36 @@ def _clean_rule(schema: EntitySchema, rule: Any, path: str, problems: _Problems)
         if problems.formula is None:
             problems.formula = {**error.as_dict(), "path": rule_path}
     return rule
+
+
+def rules_reading(registry: SchemaRegistry, field_pk: int) -> list[str]:
+    """The row rules (``role: entity``) whose formulas read field ``field_pk``: the schema
+    services refuse to rename, retype or delete such a field, because a broken rule lets no
+    row through."""
+    from cardfile.metamodel.formulas.schema_view import reverse_links
+
+    found = []
+    rights = EntityRights.objects.exclude(rule="").select_related("role__group")
+    for row in rights:
+        try:
+            schema = registry.entity_by_id(row.entity_id)
+            checked = formula_check(entity=schema, expression=row.rule)
+        except (NotFound, FormulaError):
+            continue
+        for path in checked.dependencies:
+            current = schema
+            for slug in path:
+                f = current.by_slug.get(slug)
+                if f is None:
+                    reverse = reverse_links(registry, current).get(slug)
+                    if reverse is None:
+                        break
+                    current = reverse[0]
+                    continue
+                if f.pk == field_pk:
+                    found.append(f"{row.role.group.name}: {schema.slug}")
+                    break
+                if f.type not in ("link", "child_table"):
+                    break
+                current = registry.entity_by_id(f.options["target_id"])
+    return sorted(set(found))

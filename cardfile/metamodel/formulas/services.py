@@ -59,14 +59,30 @@ def readers_of(registry: SchemaRegistry, field_pk: int) -> list[str]:
 
 
 def refuse_if_read(registry: SchemaRegistry, f: Field, what: str) -> list[str] | None:
-    """A message if computed fields read ``f`` (so it cannot be renamed, retyped or removed)."""
+    """A message if computed fields or row rules read ``f`` (so it cannot be renamed, retyped
+    or removed)."""
+    from cardfile.metamodel.access.services import rules_reading
+
+    messages = []
     readers = readers_of(registry, f.pk)
-    if not readers:
-        return None
-    return [
-        _("%(field)s is used by the formula of %(readers)s; change that formula first to %(what)s.")
-        % {"field": f.slug, "readers": ", ".join(readers), "what": what}
-    ]
+    if readers:
+        messages.append(
+            _(
+                "%(field)s is used by the formula of %(readers)s; change that formula first to "
+                "%(what)s."
+            )
+            % {"field": f.slug, "readers": ", ".join(readers), "what": what}
+        )
+    rules = rules_reading(registry, f.pk)
+    if rules:
+        messages.append(
+            _(
+                "%(field)s is read by the row rules of %(rules)s; change those rules first to "
+                "%(what)s."
+            )
+            % {"field": f.slug, "rules": ", ".join(rules), "what": what}
+        )
+    return messages or None
 
 
 def downstream(registry: SchemaRegistry, field_pk: int) -> list[int]:
