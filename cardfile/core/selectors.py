@@ -12,19 +12,21 @@ from .models import Job
 MAX_ID = 2**63 - 1
 
 
-def job_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Job]:
-    """The user's jobs (staff see everyone's), newest first."""
+def job_list(*, user: AbstractBaseUser | AnonymousUser, see_all: bool = False) -> QuerySet[Job]:
+    """The user's jobs, newest first; everyone's with ``see_all`` (the caller decides: owners,
+    through `cardfile.metamodel.access`) or for staff users."""
     jobs = Job.objects.order_by("-created_at", "-id")
-    if getattr(user, "is_staff", False):
+    if see_all or getattr(user, "is_staff", False):
         return jobs
     if not user.is_authenticated:
         return jobs.none()
     return jobs.filter(created_by=user)
 
 
-def job_get(*, user: AbstractBaseUser | AnonymousUser, job_id: int) -> Job:
+def job_get(*, user: AbstractBaseUser | AnonymousUser, job_id: int, see_all: bool = False) -> Job:
     """One job the user may see, or NotFound (also for someone else's)."""
-    job = job_list(user=user).filter(pk=job_id).first() if 0 < job_id <= MAX_ID else None
+    jobs = job_list(user=user, see_all=see_all)
+    job = jobs.filter(pk=job_id).first() if 0 < job_id <= MAX_ID else None
     if job is None:
         raise NotFound(_("There is no job #%(id)s.") % {"id": job_id})
     return job

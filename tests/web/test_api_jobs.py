@@ -202,3 +202,19 @@ def test_job_api_conforms_to_its_document(owner, clerk, wsgi_app):
     assert len(operations) == 3
     failures = conformance_failures(operations, headers, max_examples=20)
     assert not failures, "\n\n".join(failures)
+
+
+def test_a_user_with_an_owner_role_sees_everyones_jobs(clerk):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from cardfile.metamodel.models import Role
+
+    manager = get_user_model().objects.create_user(username="boss", password="s3cret-pass!")
+    group, _created = Group.objects.get_or_create(name="owner")
+    Role.objects.update_or_create(group=group, defaults={"label": "Owner", "is_owner": True})
+    manager.groups.add(group)
+    job = _job(clerk)
+    response = _client(manager).get(f"/api/v1/jobs/{job.pk}/")
+    assert response.status_code == 200
+    assert response.json()["id"] == job.pk

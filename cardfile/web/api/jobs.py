@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from cardfile.core.jobs import job_cancel
 from cardfile.core.models import Job
 from cardfile.core.selectors import job_get, job_list
+from cardfile.metamodel.access import access_for
 
 from .pagination import paginate
 
@@ -35,11 +36,16 @@ def job_to_dict(job: Job) -> dict[str, Any]:
     }
 
 
+def _owner(request: Request) -> bool:
+    """Owners see every job; others their own."""
+    return access_for(request.user).is_owner
+
+
 class JobListView(APIView):
     """``GET``: a page of the caller's jobs, newest first."""
 
     def get(self, request: Request) -> Response:
-        page = paginate(request, job_list(user=request.user))
+        page = paginate(request, job_list(user=request.user, see_all=_owner(request)))
         return Response(page.body([job_to_dict(job) for job in page.objects]))
 
 
@@ -47,14 +53,16 @@ class JobDetailView(APIView):
     """``GET``: one job with its progress and message."""
 
     def get(self, request: Request, job_id: int) -> Response:
-        return Response(job_to_dict(job_get(user=request.user, job_id=job_id)))
+        return Response(
+            job_to_dict(job_get(user=request.user, job_id=job_id, see_all=_owner(request)))
+        )
 
 
 class JobCancelView(APIView):
     """``POST``: cancel a queued or running job; answers the job as it is now."""
 
     def post(self, request: Request, job_id: int) -> Response:
-        job = job_get(user=request.user, job_id=job_id)
+        job = job_get(user=request.user, job_id=job_id, see_all=_owner(request))
         return Response(job_to_dict(job_cancel(job.pk)))
 
 
