@@ -26,7 +26,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .exceptions import CardfileError, NotFound
+from .exceptions import InvalidInput, NotFound, Problems
 from .models import ApiToken, AuditLog, Branch
 from .services import audit_log_record, branch_create
 
@@ -51,30 +51,11 @@ PASSWORD_CHANGED = "changed"  # noqa: S105 - a marker, not a password
 Actor = AbstractBaseUser | AnonymousUser | None
 
 
-class AccountValidationError(CardfileError):
+class AccountValidationError(InvalidInput):
     """Bad input for a user, a branch or a token; ``errors`` maps attributes to messages."""
 
-    code = "invalid"
 
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        first_key, first = next(iter(errors.items()))
-        super().__init__(f"{first_key}: {first[0]}", errors=errors)
-        self.errors = errors
-
-
-class _Problems:
-    def __init__(self) -> None:
-        self.errors: dict[str, list[str]] = {}
-
-    def add(self, key: str, message: str) -> None:
-        self.errors.setdefault(key, []).append(message)
-
-    def raise_any(self) -> None:
-        if self.errors:
-            raise AccountValidationError(self.errors)
-
-
-def _unknown_keys(data: dict[str, Any], allowed: tuple[str, ...], problems: _Problems) -> None:
+def _unknown_keys(data: dict[str, Any], allowed: tuple[str, ...], problems: Problems) -> None:
     for key in data:
         if key not in allowed:
             problems.add(
@@ -218,7 +199,7 @@ def _refuse_self_lockout(target: Any, cleaned: dict[str, Any], user: Actor) -> N
     to undo it. Another owner can."""
     if user is None or getattr(user, "pk", None) != target.pk:
         return
-    problems = _Problems()
+    problems = Problems(AccountValidationError)
     if cleaned.get("is_active") is False:
         problems.add("is_active", _("You cannot deactivate your own account."))
     if "roles" in cleaned and not target.is_superuser:
@@ -234,7 +215,7 @@ def _refuse_self_lockout(target: Any, cleaned: dict[str, Any], user: Actor) -> N
 
 def _clean_user(data: Any, *, target: Any) -> dict[str, Any]:
     """``data`` checked; ``roles`` become groups and ``branches`` Branch rows."""
-    problems = _Problems()
+    problems = Problems(AccountValidationError)
     if not isinstance(data, dict):
         problems.add(NON_FIELD, _("Send a JSON object."))
         problems.raise_any()
@@ -321,7 +302,7 @@ def _clean_user(data: Any, *, target: Any) -> dict[str, Any]:
     return cleaned
 
 
-def _clean_roles(value: Any, problems: _Problems) -> list[Group]:
+def _clean_roles(value: Any, problems: Problems) -> list[Group]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         problems.add("roles", _("Roles are a list of role names."))
         return []
@@ -332,7 +313,7 @@ def _clean_roles(value: Any, problems: _Problems) -> list[Group]:
     return list(found.values())
 
 
-def _clean_branches(value: Any, problems: _Problems) -> list[Branch]:
+def _clean_branches(value: Any, problems: Problems) -> list[Branch]:
     if not isinstance(value, list) or not all(
         isinstance(v, int) and not isinstance(v, bool) for v in value
     ):
@@ -367,7 +348,7 @@ def branch_as_dict(branch: Branch) -> dict[str, Any]:
 @transaction.atomic
 def branch_create_from_data(*, data: Any, user: Actor = None) -> Branch:
     """`branch_create` from the API shape ``{"name", "address", "phone"}``, checked first."""
-    problems = _Problems()
+    problems = Problems(AccountValidationError)
     if not isinstance(data, dict):
         problems.add(NON_FIELD, _("Send a JSON object."))
         problems.raise_any()

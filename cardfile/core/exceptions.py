@@ -52,3 +52,35 @@ class PermissionDenied(CardfileError):
     """
 
     code = "permission_denied"
+
+
+class InvalidInput(CardfileError):
+    """Input that was refused: ``errors`` maps each key (an attribute, a path such as
+    ``permissions.order.rule`` or ``lines[2].qty``) to its messages, all of them at once;
+    ``formula`` tells where a formula in the input is wrong (`FormulaError.as_dict`)."""
+
+    code = "invalid"
+
+    def __init__(
+        self, errors: dict[str, list[str]], *, formula: dict[str, Any] | None = None
+    ) -> None:
+        key, messages = next(iter(errors.items()))
+        super().__init__(f"{key}: {messages[0]}", errors=errors)
+        self.errors = errors
+        self.formula = formula
+
+
+class Problems:
+    """Gathers errors by key over a whole input, then raises them together."""
+
+    def __init__(self, error_class: type[InvalidInput] = InvalidInput) -> None:
+        self.errors: dict[str, list[str]] = {}
+        self.formula: dict[str, Any] | None = None  # the first wrong formula's position
+        self.error_class = error_class
+
+    def add(self, key: str, message: str) -> None:
+        self.errors.setdefault(key, []).append(message)
+
+    def raise_any(self) -> None:
+        if self.errors:
+            raise self.error_class(self.errors, formula=self.formula)

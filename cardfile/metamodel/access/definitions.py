@@ -13,7 +13,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from cardfile.core.exceptions import CardfileError, NotFound, PermissionDenied
+from cardfile.core.exceptions import CardfileError, InvalidInput, NotFound, PermissionDenied
+from cardfile.core.selectors import MAX_ID
 from cardfile.formula_engine import CheckedFormula, FormulaError, check
 from cardfile.metamodel.fields import get_field_type
 from cardfile.metamodel.fields.computed import COMPUTED_TYPES
@@ -28,15 +29,10 @@ from .enforce import formula_read_refusals, require, unreadable_message
 from .rights import Access, access_for
 
 
-class DefinitionRefused(CardfileError):
+class DefinitionRefused(InvalidInput):
     """A definition that would show its author what their roles hide; ``errors`` by key."""
 
     code = "definition_refused"
-
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        key, messages = next(iter(errors.items()))
-        super().__init__(f"{key}: {messages[0]}", errors=errors)
-        self.errors = errors
 
 
 class FormulaProblem(CardfileError):
@@ -50,6 +46,7 @@ class FormulaProblem(CardfileError):
         self.error = error
 
 
+# Option keys that give away what a computed field reads.
 _DEFINITION_KEYS = ("expression", "through", "field", "aggregate")
 _LINKING_TYPES = ("link", "multi_link", "child_table")
 
@@ -306,3 +303,50 @@ def visible_rows(
         parents = visible_rows(access, registry, parent, parent.objects())
         queryset = queryset.filter(**{f"{parent_field.attname}__in": parents.values("pk")})
     return queryset
+
+
+def formula_check_as(access: Access, entity: str, expression: str) -> CheckedFormula:
+    """`formula_check` on behalf of a user. Others than owners must read the entity; their
+    errors name only what they may read, and a formula that reads what they may not is
+    refused (`DefinitionRefused` under ``expression``). A `FormulaError` says where it is wrong."""
+    if access.is_owner:
+        return formula_check(entity=entity, expression=expression)
+    schema = get_registry().entity(entity)
+    require(access, "read", schema)
+    checked = check_for(access, schema, expression)
+    refusals = formula_read_refusals(access, schema, checked.dependencies)
+    if refusals:
+        raise DefinitionRefused({"expression": refusals})
+    return checked
+
+
+def formula_value_as(access: Access, entity: str, checked: CheckedFormula, record: int) -> Any:
+    """The value of ``checked`` for one record the user may read, or `NotFound` as for a
+    missing record. For others than owners it is computed in SQL, where linked rows outside
+    their rules read as absent."""
+    from cardfile.metamodel.formulas import formula_values_python, formula_values_sql
+
+    registry = get_registry()
+    schema = registry.entity(entity)
+    common = {
+        "entity": schema,
+        "formula": checked,
+        "ids": [record],
+        "user": access.user,
+        "branch": access.branch_id,
+    }
+    visible = 0 < record <= MAX_ID and (
+        access.is_owner
+        or visible_rows(access, registry, schema, schema.objects().filter(pk=record)).exists()
+    )
+    values = {}
+    if visible and access.is_owner:
+        values = formula_values_python(**common)
+    elif visible:
+        values = formula_values_sql(**common, guard=access.visible_ids)
+    if record not in values:
+        raise NotFound(
+            _("There is no %(entity)s #%(id)s.") % {"entity": entity, "id": record},
+            code="not_found",
+        )
+    return values[record]

@@ -80,33 +80,13 @@ def formula_read_refusals(access: Access, schema: EntitySchema, dependencies: An
 
     ``dependencies`` are the checked formula's paths (``("client", "name")``); a path may go
     through links, child tables and the records that link here."""
-    from cardfile.metamodel.formulas.schema_view import SYSTEM, reverse_links
+    from cardfile.metamodel.formulas.schema_view import path_steps
 
-    registry = access.registry
     problems: list[str] = []
     for path in sorted(dependencies):
-        current = schema
-        for slug in path:
-            if slug in SYSTEM:
-                refusal = read_refusal(access, current, None)
-                if refusal:
-                    problems.append(refusal)
-                break
-            f = current.by_slug.get(slug)
-            if f is None:
-                reverse = reverse_links(registry, current).get(slug)
-                if reverse is None:
-                    break
-                current = reverse[0]
-                refusal = read_refusal(access, current, None)
-                if refusal:
-                    problems.append(refusal)
-                    break
-                continue
-            refusal = read_refusal(access, current, f)
+        for step_schema, f in path_steps(access.registry, schema, path):
+            refusal = read_refusal(access, step_schema, f)
             if refusal:
                 problems.append(refusal)
                 break
-            if f.type in ("link", "child_table"):
-                current = registry.entity_by_id(f.options["target_id"])
     return list(dict.fromkeys(problems))

@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from cardfile.core.exceptions import CardfileError, NotFound
+from cardfile.core.exceptions import InvalidInput, NotFound, Problems
 from cardfile.core.models import AuditLog
 from cardfile.core.services import audit_log_record
 from cardfile.formula_engine import FormulaError
@@ -35,21 +35,11 @@ NON_FIELD = "non_field_errors"
 User = AbstractBaseUser | AnonymousUser | None
 
 
-class AccessValidationError(CardfileError):
+class AccessValidationError(InvalidInput):
     """Bad input for a role; ``errors`` maps paths (``permissions.order.rule``) to messages.
 
     ``formula`` tells where the first bad row rule is wrong (`FormulaError.as_dict` and its
     ``path``)."""
-
-    code = "invalid"
-
-    def __init__(
-        self, errors: dict[str, list[str]], *, formula: dict[str, Any] | None = None
-    ) -> None:
-        first_key, first = next(iter(errors.items()))
-        super().__init__(f"{first_key}: {first[0]}", errors=errors)
-        self.errors = errors
-        self.formula = formula
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -221,25 +211,10 @@ def _write_rights(role: Role, permissions: dict[int, dict[str, Any] | None]) -> 
 # -- validation --------------------------------------------------------------------------------
 
 
-class _Problems:
-    """Errors keyed by path, gathered over the whole input; the first formula error kept."""
-
-    def __init__(self) -> None:
-        self.errors: dict[str, list[str]] = {}
-        self.formula: dict[str, Any] | None = None
-
-    def add(self, path: str, message: str) -> None:
-        self.errors.setdefault(path, []).append(message)
-
-    def raise_any(self) -> None:
-        if self.errors:
-            raise AccessValidationError(self.errors, formula=self.formula)
-
-
 def _clean(data: Any, *, role: Role | None) -> dict[str, Any]:
     """``data`` checked and converted: names stay, ``permissions`` is keyed by entity id and
     holds model field values. Raises `AccessValidationError` with every problem found."""
-    problems = _Problems()
+    problems = Problems(AccessValidationError)
     if not isinstance(data, dict):
         problems.add(NON_FIELD, _("Send a JSON object."))
         problems.raise_any()
@@ -297,7 +272,7 @@ def _name_problems(name: Any, role: Role | None) -> list[str]:
     return problems
 
 
-def _clean_permissions(value: Any, problems: _Problems) -> dict[int, dict[str, Any] | None]:
+def _clean_permissions(value: Any, problems: Problems) -> dict[int, dict[str, Any] | None]:
     if not isinstance(value, dict):
         problems.add(
             "permissions", _("Permissions are an object mapping entity slugs to their rights.")
@@ -327,7 +302,7 @@ def _clean_permissions(value: Any, problems: _Problems) -> dict[int, dict[str, A
 
 
 def _clean_rights(
-    schema: EntitySchema, rights: dict[str, Any], path: str, problems: _Problems
+    schema: EntitySchema, rights: dict[str, Any], path: str, problems: Problems
 ) -> dict[str, Any]:
     """The `EntityRights` values of one entity; operations not given are not allowed."""
     cleaned: dict[str, Any] = {}
@@ -347,7 +322,7 @@ def _clean_rights(
 
 
 def _clean_field_rules(
-    schema: EntitySchema, rules: Any, path: str, problems: _Problems
+    schema: EntitySchema, rules: Any, path: str, problems: Problems
 ) -> dict[str, str]:
     if rules is None:
         return {}
@@ -377,7 +352,7 @@ def _clean_field_rules(
     return cleaned
 
 
-def _clean_rule(schema: EntitySchema, rule: Any, path: str, problems: _Problems) -> str:
+def _clean_rule(schema: EntitySchema, rule: Any, path: str, problems: Problems) -> str:
     rule_path = f"{path}.rule"
     if rule is None:
         return ""
@@ -400,7 +375,7 @@ def rules_reading(registry: SchemaRegistry, field_pk: int) -> list[str]:
     """The row rules (``role: entity``) whose formulas read field ``field_pk``: the schema
     services refuse to rename, retype or delete such a field, because a broken rule lets no
     row through."""
-    from cardfile.metamodel.formulas.schema_view import reverse_links
+    from cardfile.metamodel.formulas.schema_view import path_steps
 
     found = []
     rights = EntityRights.objects.exclude(rule="").select_related("role__group")
@@ -410,20 +385,10 @@ def rules_reading(registry: SchemaRegistry, field_pk: int) -> list[str]:
             checked = formula_check(entity=schema, expression=row.rule)
         except (NotFound, FormulaError):
             continue
-        for path in checked.dependencies:
-            current = schema
-            for slug in path:
-                f = current.by_slug.get(slug)
-                if f is None:
-                    reverse = reverse_links(registry, current).get(slug)
-                    if reverse is None:
-                        break
-                    current = reverse[0]
-                    continue
-                if f.pk == field_pk:
-                    found.append(f"{row.role.group.name}: {schema.slug}")
-                    break
-                if f.type not in ("link", "child_table"):
-                    break
-                current = registry.entity_by_id(f.options["target_id"])
+        if any(
+            f is not None and f.pk == field_pk
+            for path in checked.dependencies
+            for _schema, f in path_steps(registry, schema, path)
+        ):
+            found.append(f"{row.role.group.name}: {schema.slug}")
     return sorted(set(found))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django.conf import settings
@@ -148,6 +148,31 @@ class EntitySchemaView:
             f.slug for f in schema.fields if field_formula_type(self.registry, f) is not None
         ]
         return [*readable, *SYSTEM, *reverse_links(self.registry, schema)]
+
+
+def path_steps(
+    registry: SchemaRegistry, schema: EntitySchema, path: tuple[str, ...]
+) -> Iterator[tuple[EntitySchema, Field | None]]:
+    """What a formula path such as ``("client", "name")`` reads, step by step: the entity and
+    field of each step (the field None for a system field, or for the records that link here,
+    whose entity the step then is). Stops at a name that resolves to nothing."""
+    current = schema
+    for slug in path:
+        if slug in SYSTEM:
+            yield current, None
+            return
+        f = current.by_slug.get(slug)
+        if f is None:
+            reverse = reverse_links(registry, current).get(slug)
+            if reverse is None:
+                return
+            current = reverse[0]
+            yield current, None
+            continue
+        yield current, f
+        if f.type not in ("link", "child_table"):
+            return
+        current = registry.entity_by_id(f.options["target_id"])
 
 
 # Given an entity, the ids of its rows a user may read, or None for all of them.

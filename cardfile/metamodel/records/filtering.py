@@ -26,6 +26,7 @@ from django.db.models import Case, F, Prefetch, Q, When
 from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
 
+from cardfile.core.exceptions import InvalidInput
 from cardfile.metamodel.access import Access, access_for, formula_read_refusals, require
 from cardfile.metamodel.access.enforce import hidden_message, read_refusal, unreadable_message
 from cardfile.metamodel.fields import FieldValueError, get_field_type
@@ -64,19 +65,11 @@ _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 
 
-class ListParamsError(RecordError):
+class ListParamsError(RecordError, InvalidInput):
     """Bad list parameters; ``errors`` maps each parameter to what was wrong with it, and
     ``formula`` is the position of a wrong ``?where=`` expression."""
 
     code = "bad_parameter"
-
-    def __init__(
-        self, errors: dict[str, list[str]], *, formula: dict[str, Any] | None = None
-    ) -> None:
-        key, messages = next(iter(errors.items()))
-        super().__init__(f"{key}: {messages[0]}", errors=errors)
-        self.errors = errors
-        self.formula = formula
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cardfile.core.exceptions import CardfileError, NotFound
+from cardfile.core.exceptions import InvalidInput, NotFound
 from cardfile.core.models import AuditLog
 from cardfile.core.services import audit_log_record
 from cardfile.metamodel.models import SLUG_MAX_LENGTH, Entity, Field, slug_validator
@@ -44,18 +44,8 @@ RESERVED_SLUGS = frozenset(
 TITLE_TYPES = {"text", "autonumber", "email", "phone", "choice"}
 
 
-class SchemaValidationError(CardfileError):
-    """Bad input for an entity or a field; ``details['errors']`` maps names to messages."""
-
-    code = "invalid"
-
-    def __init__(
-        self, errors: dict[str, list[str]], *, formula: dict[str, Any] | None = None
-    ) -> None:
-        first = next(iter(errors.items()))
-        super().__init__(f"{first[0]}: {first[1][0]}", errors=errors)
-        self.errors = errors
-        self.formula = formula  # where a formula in the input is wrong (FormulaError.as_dict)
+class SchemaValidationError(InvalidInput):
+    """Bad input for an entity or a field; ``errors`` maps names to messages."""
 
 
 def _check_slug(slug: Any, *, what: str) -> list[str]:

@@ -11,35 +11,24 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from cardfile.core.accounts import AccountValidationError
-from cardfile.core.exceptions import CardfileError, NotFound, PermissionDenied
+from cardfile.core.exceptions import CardfileError, InvalidInput, NotFound, PermissionDenied
 from cardfile.formula_engine import FormulaError
-from cardfile.metamodel.access.definitions import DefinitionRefused, FormulaProblem
-from cardfile.metamodel.access.services import AccessValidationError
+from cardfile.metamodel.access.definitions import FormulaProblem
 from cardfile.metamodel.fields.base import FieldOptionsError, FieldValueError
 from cardfile.metamodel.records.exceptions import (
     RecordConflict,
     RecordProtected,
     RecordValidationError,
 )
-from cardfile.metamodel.schema.services import SchemaValidationError
 from cardfile.metamodel.schema.sync import SchemaChangeError
 
 NON_FIELD = "non_field_errors"
 
 
-class BadRequest(CardfileError):
+class BadRequest(InvalidInput):
     """Input the API itself rejects (an unknown filter, a malformed parameter)."""
 
     code = "bad_request"
-
-    def __init__(
-        self, errors: dict[str, list[str]], *, formula: dict[str, Any] | None = None
-    ) -> None:
-        first_key, first = next(iter(errors.items()))
-        super().__init__(f"{first_key}: {first[0]}", errors=errors)
-        self.errors = errors
-        self.formula = formula
 
 
 def bad_formula(key: str, error: FormulaError) -> BadRequest:
@@ -75,14 +64,7 @@ def error_response(error: CardfileError) -> Response:
         return Response(body, status=status.HTTP_409_CONFLICT)
     if isinstance(
         error,
-        RecordValidationError
-        | SchemaValidationError
-        | FieldValueError
-        | FieldOptionsError
-        | AccessValidationError
-        | AccountValidationError
-        | DefinitionRefused
-        | BadRequest,
+        RecordValidationError | FieldValueError | FieldOptionsError | InvalidInput,
     ):
         body = {"errors": _errors_of(error), "code": error.code}
         if getattr(error, "formula", None):

@@ -27,24 +27,21 @@ from rest_framework.views import APIView
 from cardfile.core.exceptions import NotFound
 from cardfile.formula_engine import FormulaError
 from cardfile.formula_engine.semantics import to_text
-from cardfile.metamodel.access import Access, access_for, formula_read_refusals, require
+from cardfile.metamodel.access import access_for
 from cardfile.metamodel.access.definitions import (
     DefinitionReader,
-    check_for,
     definition_reader,
+    formula_check_as,
+    formula_value_as,
     hidden_field_not_found,
     refuse_hidden_rules,
     refuse_side_channels,
     require_configure,
     require_configure_trashed,
     require_owner,
-    visible_rows,
 )
 from cardfile.metamodel.formulas import (
-    formula_check,
     formula_value_json,
-    formula_values_python,
-    formula_values_sql,
 )
 from cardfile.metamodel.models import ArchivedColumn, Entity, Field
 from cardfile.metamodel.schema.conversion import (
@@ -52,7 +49,7 @@ from cardfile.metamodel.schema.conversion import (
     conversion_preview,
     field_archived_columns,
 )
-from cardfile.metamodel.schema.dynamic import EntitySchema, SchemaRegistry, get_registry
+from cardfile.metamodel.schema.dynamic import get_registry
 from cardfile.metamodel.schema.selectors import (
     entity_fields,
     entity_list,
@@ -123,17 +120,10 @@ _EXPECTED: dict[str, tuple[type, ...]] = {
 }
 
 
-MAX_ID = 2**63 - 1
-
-
-# Option keys that give away what a computed field reads.
 class MetaView(APIView):
     """Signed-in users; each method asks `access_for` what the caller may do."""
 
     permission_classes = [IsAuthenticated]
-
-
-# -- who may do what ---------------------------------------------------------------------------
 
 
 def _body(request: Request, allowed: tuple[str, ...]) -> dict[str, Any]:
@@ -335,22 +325,10 @@ class FormulaCheckView(APIView):
         if errors:
             raise BadRequest(errors)
         access = access_for(request.user)
-        registry = schema = None
-        if not access.is_owner:
-            registry = get_registry()
-            schema = registry.entity(entity)
-            require(access, "read", schema)
         try:
-            if schema is None:
-                checked = formula_check(entity=entity, expression=expression)
-            else:
-                checked = check_for(access, schema, expression)
+            checked = formula_check_as(access, entity, expression)
         except FormulaError as error:
             raise bad_formula("expression", error) from None
-        if schema is not None:
-            refusals = formula_read_refusals(access, schema, checked.dependencies)
-            if refusals:
-                raise BadRequest({"expression": refusals})
         body: dict[str, Any] = {
             "type": checked.type.kind.value,
             "currency": checked.type.currency,
@@ -358,50 +336,13 @@ class FormulaCheckView(APIView):
             "dependencies": sorted(".".join(path) for path in checked.dependencies),
         }
         if record is not None:
-            if schema is not None and not self._visible(access, registry, schema, record):
-                raise _no_record(entity, record)
             try:
-                if schema is None:
-                    values = formula_values_python(
-                        entity=entity,
-                        formula=checked,
-                        ids=[record],
-                        user=request.user,
-                        branch=access.branch_id,
-                    )
-                else:  # in SQL, where linked rows outside the caller's rules read as absent
-                    values = formula_values_sql(
-                        entity=entity,
-                        formula=checked,
-                        ids=[record],
-                        user=request.user,
-                        branch=access.branch_id,
-                        guard=access.visible_ids,
-                    )
+                value = formula_value_as(access, entity, checked, record)
             except FormulaError as error:
                 raise bad_formula("record", error) from None
-            if record not in values:
-                raise _no_record(entity, record)
-            value = values[record]
             body["value"] = formula_value_json(checked.type, value)
             body["text"] = to_text(value, timezone.get_default_timezone())
         return Response(body)
-
-    @staticmethod
-    def _visible(
-        access: Access, registry: SchemaRegistry, schema: EntitySchema, record: int
-    ) -> bool:
-        if not 0 < record <= MAX_ID:
-            return False
-        return visible_rows(access, registry, schema, schema.objects().filter(pk=record)).exists()
-
-
-def _no_record(entity: str, record: int) -> NotFound:
-    """A record outside the user's row rules answers exactly like a missing one."""
-    return NotFound(
-        _("There is no %(entity)s #%(id)s.") % {"entity": entity, "id": record},
-        code="not_found",
-    )
 
 
 class ArchivedColumnListView(MetaView):
