@@ -9,12 +9,15 @@ PYTEST_ARGS ?=
 # The install stamp carries a checksum of pyproject.toml, so changing it reinstalls.
 PYPROJECT_SUM != cksum pyproject.toml | cut -d ' ' -f 1
 STAMP = $(VENV)/.installed-$(PYPROJECT_SUM)
+# Front-end packages from npm (package-lock.json), served as static files by the web UI.
+LOCK_SUM != cksum package-lock.json | cut -d ' ' -f 1
+ASSETS_STAMP = node_modules/.installed-$(LOCK_SUM)
 
 # Runs a command in the embedded default with its state in a throwaway directory.
 EMBEDDED = tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && unset DATABASE_URL REDIS_URL \
 	&& CARDFILE_VAR_DIR="$$tmp"
 
-.PHONY: venv demo test lint format clean
+.PHONY: venv assets demo test lint format clean
 
 venv: $(STAMP)
 
@@ -29,10 +32,17 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-demo: venv
+assets: $(ASSETS_STAMP)
+
+$(ASSETS_STAMP): package-lock.json
+	bash scripts/ensure-node.sh
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: venv assets
 	$(VENV)/bin/cardfile demo
 
-test: venv
+test: venv assets
 	bash scripts/ensure-services.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -135,3 +135,10 @@ else
   wait_for "Redis on $REDIS_HOST:$REDIS_PORT" redis_ready
   log "Redis is up"
 fi
+
+# --- Chromium, for the browser tests (Playwright drives Debian's build) ------------------------
+
+if [ ! -x /usr/bin/chromium ]; then
+  apt_install chromium fonts-dejavu-core
+fi
+log "Chromium: $(/usr/bin/chromium --version 2>/dev/null || echo 'installed')"

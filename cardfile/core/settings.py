@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "axes",
+    "django_htmx",
     "cardfile.core",
     "cardfile.metamodel",
     "cardfile.web",
@@ -70,6 +71,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "cardfile.metamodel.middleware.SchemaVersionMiddleware",
@@ -90,6 +92,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "cardfile.web.ui.context.ui",
             ],
         },
     },
@@ -196,6 +199,26 @@ CARDFILE_PHONE_REGION = os.environ.get("CARDFILE_PHONE_REGION", "DE")
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# Front-end packages (Bootstrap with its RTL build, htmx, SortableJS, icons) come from npm at
+# install time (`make assets`, package.json); nothing third-party is committed. Each package's
+# distribution folder is served under vendor/<name>/; a missing one is reported by `check`.
+ASSETS_DIR = Path(
+    os.environ.get("CARDFILE_ASSETS_DIR", Path(__file__).resolve().parents[2] / "node_modules")
+)
+VENDOR_ASSETS = {
+    "bootstrap": "bootstrap/dist",
+    "bootstrap-icons": "bootstrap-icons/font",
+    "htmx": "htmx.org/dist",
+    "sortablejs": "sortablejs",
+}
+STATICFILES_DIRS = [
+    (f"vendor/{name}", str(ASSETS_DIR / path))
+    for name, path in VENDOR_ASSETS.items()
+    if (ASSETS_DIR / path).is_dir()
+]
+LOGIN_URL = "ui:login"
+LOGIN_REDIRECT_URL = "ui:home"
+LOGOUT_REDIRECT_URL = "ui:login"
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("CARDFILE_MEDIA_ROOT", VAR_DIR / "media"))
 STORAGES = {

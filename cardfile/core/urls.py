@@ -3,5 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("i18n/", include(("django.conf.urls.i18n", "i18n"))),
     path("", include("cardfile.web.api.urls")),
+    path("", include("cardfile.web.ui.urls")),
 ]

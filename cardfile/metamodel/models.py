@@ -55,6 +55,9 @@ class Entity(models.Model):
         verbose_name=_("title field"),
     )
     position = models.IntegerField(default=0)
+    # The menu group the entity is listed under in the web UI ("Sales", "Catalogs"); blank:
+    # the ungrouped top of the menu. Groups appear in the order of their first entity.
+    nav_group = models.CharField(_("menu group"), max_length=100, blank=True, default="")
     # [{"condition": "<boolean formula>", "message": "...", "field": "<slug>" | null}]: a record
     # is saved only if no condition is FALSE (blank passes, as in SQL CHECK constraints).
     validation_rules = models.JSONField(_("validation rules"), default=list, blank=True)
@@ -282,3 +285,64 @@ class EntityRights(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role} / {self.entity_id}"
+
+
+class CardLayout(models.Model):
+    """How an entity's record card is arranged; an entity without one gets the default card
+    (every field in order, child tables full width).
+
+    ``layout`` names fields by id, so a rename changes nothing::
+
+        {"tabs": [{"label": "Main", "sections": [{"label": "Client", "columns": [
+            [{"field": 57}, {"field": 58, "visible_if": "type = \"company\""}], [...]]}]}]}
+
+    ``visible_if`` is a boolean formula over the record; the field shows when it is not FALSE.
+    """
+
+    entity = models.OneToOneField(Entity, on_delete=models.CASCADE, related_name="card_layout")
+    layout = models.JSONField(_("layout"), default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("card layout")
+        verbose_name_plural = _("card layouts")
+
+    def __str__(self) -> str:
+        return f"layout of {self.entity_id}"
+
+
+class SavedView(models.Model):
+    """A named list view of an entity: columns, sort, filter and search. A view without
+    ``user`` is shared with everyone who may read the entity; otherwise it is the user's own.
+
+    ``config``: ``{"columns": [<field id>...], "sort": "-created_at,name", "where": "<formula>",
+    "search": "", "filters": [<filter builder rows>], "page_size": 50, "kanban_field": <id>}``.
+    """
+
+    entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="saved_views")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("owner"),
+    )
+    name = models.CharField(_("name"), max_length=200)
+    config = models.JSONField(_("settings"), default=dict, blank=True)
+    position = models.IntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        ordering = ["entity_id", "position", "id"]
+        indexes = [models.Index(fields=["entity", "user"], name="saved_view_entity_user_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def shared(self) -> bool:
+        return self.user_id is None

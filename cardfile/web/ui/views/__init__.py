@@ -1,0 +1,1 @@
+"""UI views, one module per screen family; each module keeps its own ``urlpatterns``."""
