@@ -43,6 +43,7 @@ from cardfile.metamodel.access.definitions import (
 from cardfile.metamodel.formulas import (
     formula_value_json,
 )
+from cardfile.metamodel.formulas.draft import draft_open
 from cardfile.metamodel.models import ArchivedColumn, Entity, Field
 from cardfile.metamodel.schema.conversion import (
     archived_column_restore,
@@ -303,8 +304,10 @@ class ConversionPreviewView(MetaView):
 
 
 class FormulaCheckView(APIView):
-    """``POST {"expression", "record"?}``: the formula's type and the fields it reads, or the
-    error with its position; with ``record`` also its value for that record (live previews).
+    """``POST {"expression", "record"?, "values"?}``: the formula's type and the fields it reads,
+    or the error with its position; with ``record`` also its value for that record (live
+    previews); with ``values`` (a draft record's field values as the record API takes them) its
+    value for that unsaved draft (of a new record, or of changes to ``record``).
 
     The caller must read the entity; a formula reading a field hidden from them, or an entity
     they may not read, is refused naming it; a record outside their row rules is not found."""
@@ -319,7 +322,10 @@ class FormulaCheckView(APIView):
             errors["expression"] = [_("Give the formula as a string.")]
         if record is not None and (isinstance(record, bool) or not isinstance(record, int)):
             errors["record"] = [_("Expected a record id.")]
-        unknown = set(data) - {"expression", "record"}
+        values = data.get("values")
+        if values is not None and not isinstance(values, dict):
+            errors["values"] = [_("Give the draft record's values as an object.")]
+        unknown = set(data) - {"expression", "record", "values"}
         for key in sorted(unknown):
             errors[key] = [_("Unknown attribute.")]
         if errors:
@@ -335,7 +341,17 @@ class FormulaCheckView(APIView):
             "target": checked.type.target,
             "dependencies": sorted(".".join(path) for path in checked.dependencies),
         }
-        if record is not None:
+        if values is not None:
+            try:
+                draft = draft_open(
+                    entity=entity, values=values, user=request.user, record_id=record
+                )
+                value = draft.evaluate(checked)
+            except FormulaError as error:
+                raise bad_formula("values", error) from None
+            body["value"] = formula_value_json(checked.type, value)
+            body["text"] = to_text(value, timezone.get_default_timezone())
+        elif record is not None:
             try:
                 value = formula_value_as(access, entity, checked, record)
             except FormulaError as error:
