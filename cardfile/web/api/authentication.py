@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -67,4 +68,8 @@ def lockout_response(
     status = settings.AXES_HTTP_RESPONSE_CODE
     if request.path.startswith("/api/"):
         return JsonResponse(lockout_body(), status=status)
+    if request.path.startswith("/accounts/"):  # the UI's sign-in page says it in place
+        return render(
+            request, "ui/login.html", {"lockout": lockout_message(), "next": ""}, status=status
+        )
     return HttpResponse(lockout_message(), status=status, content_type="text/plain; charset=utf-8")

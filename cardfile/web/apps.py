@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class WebConfig(AppConfig):
+    name = "cardfile.web"
+    verbose_name = _("Web")
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401 - registers the system checks
