@@ -146,6 +146,21 @@ def _audit(user, action: str, obj: Entity | Field, before=None, after=None) -> N
 
 # -- entities ----------------------------------------------------------------------------------
 
+NAV_GROUP_MAX_LENGTH = 100
+
+
+def _nav_group_problems(nav_group: Any) -> dict[str, list[str]]:
+    if nav_group is not None and not isinstance(nav_group, str):
+        return {"nav_group": [_("A menu group is a text.")]}
+    if nav_group and len(nav_group) > NAV_GROUP_MAX_LENGTH:
+        return {"nav_group": [_("At most %(n)d characters.") % {"n": NAV_GROUP_MAX_LENGTH}]}
+    return {}
+
+
+def _entity_audited(entity: Entity) -> dict[str, Any]:
+    """What the audit log keeps of an entity: the API shape and its menu group."""
+    return {**entity_as_dict(entity), "nav_group": entity.nav_group}
+
 
 def entity_create(
     *,
@@ -153,6 +168,7 @@ def entity_create(
     label: str,
     label_plural: str = "",
     description: str = "",
+    nav_group: str = "",
     user: AbstractBaseUser | None = None,
 ) -> Entity:
     errors: dict[str, list[str]] = {}
@@ -162,6 +178,7 @@ def entity_create(
         errors["slug"] = [_("An entity %(slug)s exists already.") % {"slug": slug}]
     if not label:
         errors["label"] = [_("An entity needs a label.")]
+    errors.update(_nav_group_problems(nav_group))
     if errors:
         raise SchemaValidationError(errors)
     with schema_atomic():
@@ -172,22 +189,25 @@ def entity_create(
             label=label,
             label_plural=label_plural or label,
             description=description,
+            nav_group=nav_group,
             position=position,
         )
         registry = sync.bump_schema()
         sync.create_entity_table(registry, entity)
-        _audit(user, AuditLog.Action.CREATE, entity, after=entity_as_dict(entity))
+        _audit(user, AuditLog.Action.CREATE, entity, after=_entity_audited(entity))
     return entity
 
 
 def entity_update(*, entity: str, user: AbstractBaseUser | None = None, **changes: Any) -> Entity:
-    """Change slug (a rename: metadata only), label, label_plural, description, title_field,
-    position or validation_rules (each condition checked against the entity)."""
+    """Change slug (a rename: metadata only), label, label_plural, description, nav_group (the
+    menu group), title_field, position or validation_rules (each condition checked against the
+    entity)."""
     allowed = {
         "slug",
         "label",
         "label_plural",
         "description",
+        "nav_group",
         "title_field",
         "position",
         "validation_rules",
@@ -198,7 +218,7 @@ def entity_update(*, entity: str, user: AbstractBaseUser | None = None, **change
     with schema_atomic():
         sync.lock_schema()
         obj = entity_get(entity)
-        before = entity_as_dict(obj)
+        before = _entity_audited(obj)
         if "slug" in changes and changes["slug"] != obj.slug:
             new_slug = changes["slug"]
             if problems := _check_slug(new_slug, what=_("entity")):
@@ -211,6 +231,9 @@ def entity_update(*, entity: str, user: AbstractBaseUser | None = None, **change
                 setattr(obj, key, changes[key] or "")
         if "label" in changes and not changes["label"]:
             errors["label"] = [_("An entity needs a label.")]
+        if "nav_group" in changes:
+            errors.update(_nav_group_problems(changes["nav_group"]))
+            obj.nav_group = (changes["nav_group"] or "").strip()
         if "position" in changes:
             obj.position = int(changes["position"])
         if "title_field" in changes:
@@ -236,7 +259,7 @@ def entity_update(*, entity: str, user: AbstractBaseUser | None = None, **change
             raise SchemaValidationError(errors)
         obj.save()
         sync.bump_schema()
-        _audit(user, AuditLog.Action.UPDATE, obj, before=before, after=entity_as_dict(obj))
+        _audit(user, AuditLog.Action.UPDATE, obj, before=before, after=_entity_audited(obj))
     return obj
 
 

@@ -1,16 +1,17 @@
-"""The configurator (helper C builds this out)."""
+"""The configurator under /config/: entities, fields, card layouts, roles, users, branches,
+the audit log and the trash. Each module keeps its own ``urlpatterns``; every view calls the
+same services and checks as the REST API (`cardfile.web.api.meta`, `.accounts`)."""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.urls import path
+from . import accounts, audit, entities, fields, formula, layout, roles
 
-
-@login_required
-def index(request: HttpRequest) -> HttpResponse:
-    return render(request, "ui/home.html")
-
-
-urlpatterns = [path("", index, name="config")]
+urlpatterns = [
+    *entities.urlpatterns,
+    *fields.urlpatterns,
+    *formula.urlpatterns,
+    *layout.urlpatterns,
+    *roles.urlpatterns,
+    *accounts.urlpatterns,
+    *audit.urlpatterns,
+]
