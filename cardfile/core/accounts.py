@@ -345,17 +345,29 @@ def branch_as_dict(branch: Branch) -> dict[str, Any]:
     }
 
 
-@transaction.atomic
-def branch_create_from_data(*, data: Any, user: Actor = None) -> Branch:
-    """`branch_create` from the API shape ``{"name", "address", "phone"}``, checked first."""
+def branch_get(branch_id: int) -> Branch:
+    found = Branch.objects.filter(pk=branch_id).first()
+    if found is None:
+        raise NotFound(_("There is no branch %(id)s.") % {"id": branch_id}, code="unknown_branch")
+    return found
+
+
+def _clean_branch(data: Any, *, target: Branch | None) -> dict[str, Any]:
+    """``data`` checked as a whole; a new branch takes every text key (blank when missing), an
+    existing one only those given."""
     problems = Problems(AccountValidationError)
     if not isinstance(data, dict):
         problems.add(NON_FIELD, _("Send a JSON object."))
         problems.raise_any()
-    _unknown_keys(data, BRANCH_KEYS, problems)
-    cleaned: dict[str, str] = {}
+    allowed = BRANCH_KEYS if target is None else (*BRANCH_KEYS, "is_active")
+    _unknown_keys(data, allowed, problems)
+    cleaned: dict[str, Any] = {}
     for key in BRANCH_KEYS:
+        if target is not None and key not in data:
+            continue
         value = data.get(key, "")
+        if value is None and key != "name":
+            value = ""
         if not isinstance(value, str):
             problems.add(key, _("Send a text."))
             continue
@@ -364,13 +376,54 @@ def branch_create_from_data(*, data: Any, user: Actor = None) -> Branch:
         if max_length and len(value) > max_length:
             problems.add(key, _("At most %(n)d characters.") % {"n": max_length})
         cleaned[key] = value
+    if "is_active" in data and target is not None:
+        if isinstance(data["is_active"], bool):
+            cleaned["is_active"] = data["is_active"]
+        else:
+            problems.add("is_active", _("Use true or false."))
     name = cleaned.get("name")
     if name == "":
         problems.add("name", _("A branch needs a name."))
-    elif name and Branch.objects.filter(name__iexact=name).exists():
-        problems.add("name", _("There is already a branch named %(name)s.") % {"name": name})
+    elif name:
+        taken = Branch.objects.filter(name__iexact=name)
+        if target is not None:
+            taken = taken.exclude(pk=target.pk)
+        if taken.exists():
+            problems.add("name", _("There is already a branch named %(name)s.") % {"name": name})
     problems.raise_any()
-    return branch_create(**cleaned, user=user)
+    return cleaned
+
+
+@transaction.atomic
+def branch_create_from_data(*, data: Any, user: Actor = None) -> Branch:
+    """`branch_create` from the API shape ``{"name", "address", "phone"}``, checked first."""
+    return branch_create(**_clean_branch(data, target=None), user=user)
+
+
+@transaction.atomic
+def branch_update(*, branch_id: int, data: Any, user: Actor = None) -> Branch:
+    """Change what ``data`` names of ``{"name", "address", "phone", "is_active"}``; a
+    deactivated branch stays on its records and users (nothing is deleted)."""
+    target = Branch.objects.select_for_update().filter(pk=branch_id).first()
+    if target is None:
+        raise NotFound(_("There is no branch %(id)s.") % {"id": branch_id}, code="unknown_branch")
+    before = branch_as_dict(target)
+    cleaned = _clean_branch(data, target=target)
+    for key, value in cleaned.items():
+        setattr(target, key, value)
+    if cleaned:
+        target.save(update_fields=list(cleaned))
+    after = branch_as_dict(target)
+    audit_log_record(
+        user=user,
+        action=AuditLog.Action.UPDATE,
+        object_type="branch",
+        object_id=target.pk,
+        object_repr=target.name,
+        before={k: v for k, v in before.items() if k != "id"},
+        after={k: v for k, v in after.items() if k != "id"},
+    )
+    return target
 
 
 # -- API tokens --------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ layouts, roles, users, who may enter, the audit log, and bounded query counts.""
 from __future__ import annotations
 
 import json
+from html.parser import HTMLParser
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -14,10 +15,15 @@ from django.urls import reverse
 from cardfile.core.models import AuditLog, Branch
 from cardfile.metamodel.access.services import role_as_dict, role_get
 from cardfile.metamodel.layouts import card_layout_get
-from cardfile.metamodel.models import ArchivedColumn, CardLayout, Entity
+from cardfile.metamodel.models import ArchivedColumn, CardLayout, Entity, Field
 from cardfile.metamodel.records import record_create
 from cardfile.metamodel.schema.dynamic import get_registry
-from cardfile.metamodel.schema.services import entity_create, field_create
+from cardfile.metamodel.schema.services import (
+    entity_create,
+    entity_delete,
+    field_create,
+    field_delete,
+)
 from tests.builders import build_shop_schema, grant
 
 
@@ -110,6 +116,61 @@ def test_a_role_configuring_one_entity_sees_only_it(client, shop, clerk):
     )
     assert refused.status_code == 400
     assert "last_order" not in get_registry().entity("client").by_slug
+
+
+@pytest.mark.embedded
+def test_a_role_configuring_one_entity_restores_and_purges_only_its_trashed_fields(
+    client, owner, shop, clerk
+):
+    # given: a trashed field of client (theirs), of order (not theirs), and a trashed entity
+    field_create(entity="client", slug="fax", label="Fax", type="text", user=owner)
+    field_create(entity="client", slug="pager", label="Pager", type="text", user=owner)
+    field_delete(entity="client", field="fax", user=owner)
+    field_delete(entity="client", field="pager", user=owner)
+    field_delete(entity="order", field="state", user=owner)
+    entity_create(slug="supplier", label="Supplier", user=owner)
+    entity_delete(entity="supplier", user=owner)
+    fax, pager, state = (
+        Field.objects.get(slug=slug, deleted_at__isnull=False) for slug in ("fax", "pager", "state")
+    )
+    supplier = Entity.objects.get(slug="supplier")
+    grant(clerk, "client", ops=("read", "configure"))
+    client.force_login(clerk)
+
+    # when
+    page = client.get(reverse("ui:config-trash"))
+
+    # then: only their entity's fields, no entities, and the page says why
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f'data-testid="restore-field-{fax.pk}"' in html
+    assert f'data-testid="purge-field-{pager.pk}"' in html
+    assert f'data-testid="restore-field-{state.pk}"' not in html
+    assert f'data-testid="restore-entity-{supplier.pk}"' not in html
+    assert 'data-testid="trash-entities"' not in html
+    assert 'data-testid="trash-scope-note"' in html
+    assert 'data-testid="config-nav-trash"' in html
+
+    def act(kind, obj, action):
+        return client.post(reverse("ui:config-trash-action", args=[kind, obj.pk, action]))
+
+    assert act("field", fax, "restore").status_code == 302
+    assert "fax" in get_registry().entity("client").by_slug
+    assert act("field", pager, "purge").status_code == 302
+    assert not Field.objects.filter(pk=pager.pk).exists()
+    # another entity's field and a trashed entity are refused, and stay as they were
+    assert act("field", state, "restore").status_code == 403
+    assert act("entity", supplier, "restore").status_code == 403
+    assert act("entity", supplier, "purge").status_code == 403
+    assert Field.objects.get(pk=state.pk).deleted_at is not None
+    assert Entity.objects.get(pk=supplier.pk).deleted_at is not None
+
+    # an owner sees all of it
+    client.force_login(owner)
+    html = client.get(reverse("ui:config-trash")).content.decode()
+    assert f'data-testid="restore-field-{state.pk}"' in html
+    assert f'data-testid="restore-entity-{supplier.pk}"' in html
+    assert 'data-testid="trash-scope-note"' not in html
 
 
 # -- entities ----------------------------------------------------------------------------------
@@ -296,6 +357,59 @@ def test_edit_entity_rules_and_reorder_and_delete(as_owner, shop):
 # -- formulas ----------------------------------------------------------------------------------
 
 
+class _IdsAndLabels(HTMLParser):
+    """Every element id, and every label's ``for``, of a page outside its <template>s (a
+    template's row is a pattern, numbered by ui/config.js when added)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: list[str] = []
+        self.label_for: list[str] = []
+        self.template_ids: list[str] = []
+        self._in_template = 0
+
+    def handle_starttag(self, tag, attrs):
+        found = dict(attrs)
+        if tag == "template":
+            self._in_template += 1
+        if "id" in found:
+            (self.template_ids if self._in_template else self.ids).append(found["id"])
+        if tag == "label" and "for" in found and not self._in_template:
+            self.label_for.append(found["for"])
+
+    def handle_endtag(self, tag):
+        if tag == "template":
+            self._in_template -= 1
+
+
+@pytest.mark.embedded
+def test_entity_page_ids_are_unique_with_several_rules(as_owner, shop):
+    # given: three validation rules
+    url = reverse("ui:config-entity", args=["client"])
+    saved = as_owner.post(
+        url,
+        {
+            "label": "Client",
+            "slug": "client",
+            "rule_condition": ["discount <= 50", "discount >= 0", "discount < 99"],
+            "rule_message": ["At most 50", "Not negative", "A name"],
+            "rule_field": ["discount", "discount", ""],
+        },
+    )
+    assert saved.status_code == 302
+
+    # when
+    page = _IdsAndLabels()
+    page.feed(as_owner.get(url).content.decode())
+
+    # then: no id twice, every label names an input that is there, and the template's row
+    # carries the placeholder the script numbers
+    assert len(page.ids) == len(set(page.ids)), sorted(i for i in page.ids if page.ids.count(i) > 1)
+    assert {f"rule-condition-{n}" for n in (1, 2, 3)} <= set(page.ids)
+    assert set(page.label_for) <= set(page.ids)
+    assert "rule-condition-__row__" in page.template_ids
+
+
 @pytest.mark.embedded
 def test_formula_check_shows_the_type_or_the_error_with_a_caret(as_owner, shop):
     url = reverse("ui:config-formula-check", args=["client"])
@@ -416,6 +530,30 @@ def test_a_lossy_option_change_asks_for_a_confirm(as_owner, shop, owner):
     assert len(get_registry().entity("order").by_slug["state"].options["choices"]) == 2
 
 
+@pytest.mark.embedded
+def test_an_emptied_number_option_is_cleared_and_one_left_out_is_kept(as_owner, shop):
+    # given: bounds on a number
+    url = reverse("ui:config-field", args=["order_line", "qty"])
+    form = {"type": "integer", "label": "Qty", "slug": "qty"}
+    saved = as_owner.post(url, {**form, "option-min_value": "1", "option-max_value": "50"})
+    assert saved.status_code == 302
+    assert get_registry().entity("order_line").by_slug["qty"].options == {
+        "min_value": 1,
+        "max_value": 50,
+    }
+    page = as_owner.get(url).content.decode()
+    assert 'name="option-max_value" id="id-option-max_value" value="50"' in page
+
+    # when: the upper bound's input is emptied (the lower one is not in the post at all)
+    cleared = as_owner.post(url, {**form, "option-max_value": ""})
+
+    # then
+    assert cleared.status_code == 302
+    assert get_registry().entity("order_line").by_slug["qty"].options == {"min_value": 1}
+    page = as_owner.get(url).content.decode()
+    assert 'name="option-max_value" id="id-option-max_value" value=""' in page
+
+
 def test_rename_and_delete_a_field(as_owner, shop):
     state = as_owner.get(reverse("ui:config-field", args=["order", "state"])).content.decode()
     assert 'name="default" id="id-default" value="new"' in state
@@ -502,6 +640,36 @@ def test_layout_preview_as_a_role_hides_and_locks_fields(as_owner, shop, clerk):
     assert 'data-testid="preview-field-name"' in html
     assert 'data-testid="preview-field-phone"' not in html
     assert 'data-testid="preview-read-only-email"' in html
+    assert 'data-testid="preview-own-rights"' not in html
+
+
+def test_layout_preview_for_a_configurer_who_is_not_an_owner_is_their_own_view(client, shop, clerk):
+    # given: a role configuring client with a hidden and a read-only field, and another role
+    # that may see everything
+    grant(
+        clerk,
+        "client",
+        ops=("read", "update", "configure"),
+        fields={"phone": "hidden", "email": "read_only"},
+    )
+    viewer = get_user_model().objects.create_user(username="vera", password="s3cret-pass!")
+    grant(viewer, "client", ops=("read",), role="viewer")
+    client.force_login(clerk)
+    url = reverse("ui:config-layout-preview", args=["client"])
+
+    # when: they ask for the preview, even naming a role
+    html = client.get(url, {"role": "viewer"}).content.decode()
+
+    # then: no role to choose, their own rights apply, and the page says why
+    assert 'data-testid="preview-role"' not in html
+    assert 'data-testid="preview-own-rights"' in html
+    assert 'data-testid="preview-field-name"' in html
+    assert 'data-testid="preview-field-phone"' not in html
+    assert 'data-testid="preview-read-only-email"' in html
+    editor = client.get(reverse("ui:config-layout", args=["client"])).content.decode()
+    assert "Preview as role" not in editor
+    # an entity they do not configure has no preview
+    assert client.get(reverse("ui:config-layout-preview", args=["order"])).status_code == 403
 
 
 # -- roles and users ---------------------------------------------------------------------------
@@ -593,6 +761,62 @@ def test_user_create_edit_and_deactivate(as_owner, shop):
     )
     assert created.status_code == 302
     assert Branch.objects.filter(name="North").exists()
+
+
+@pytest.mark.embedded
+def test_branch_edit_changes_name_address_phone_and_active(client, as_owner, shop, clerk):
+    # given
+    centre = Branch.objects.create(name="Centre", address="1 Main St", phone="111")
+    Branch.objects.create(name="North")
+    listing = as_owner.get(reverse("ui:config-branches")).content.decode()
+    assert reverse("ui:config-branch", args=[centre.pk]) in listing
+    form = as_owner.get(reverse("ui:config-branch", args=[centre.pk])).content.decode()
+    assert 'value="Centre"' in form
+    assert ">1 Main St</textarea>" in form
+
+    # a taken name is shown at its input and nothing changes
+    taken = as_owner.post(
+        reverse("ui:config-branch", args=[centre.pk]),
+        {"name": "north", "address": "2 Side St", "phone": "222", "is_active": "on"},
+    )
+    assert taken.status_code == 400
+    assert 'is-invalid" name="name"' in taken.content.decode()
+    assert ">2 Side St</textarea>" in taken.content.decode()
+    centre.refresh_from_db()
+    assert (centre.name, centre.address) == ("Centre", "1 Main St")
+
+    # when: renamed, moved, and deactivated (the box left unticked)
+    saved = as_owner.post(
+        reverse("ui:config-branch", args=[centre.pk]),
+        {"name": "Central", "address": "2 Side St", "phone": ""},
+    )
+
+    # then
+    assert saved.status_code == 302
+    centre.refresh_from_db()
+    assert (centre.name, centre.address, centre.phone, centre.is_active) == (
+        "Central",
+        "2 Side St",
+        "",
+        False,
+    )
+    entry = AuditLog.objects.get(object_type="branch", action="update")
+    assert entry.after == {
+        "name": "Central",
+        "address": "2 Side St",
+        "phone": "",
+        "is_active": False,
+    }
+
+    assert as_owner.get(reverse("ui:config-branch", args=[999999])).status_code == 404
+
+    # only owners
+    grant(clerk, "client", ops=("read", "configure"))
+    client.force_login(clerk)
+    assert client.get(reverse("ui:config-branch", args=[centre.pk])).status_code == 403
+    refused = client.post(reverse("ui:config-branch", args=[centre.pk]), {"name": "Mine"})
+    assert refused.status_code == 403
+    assert Branch.objects.get(pk=centre.pk).name == "Central"
 
 
 # -- audit log and query counts ----------------------------------------------------------------

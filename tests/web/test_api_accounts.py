@@ -555,6 +555,60 @@ def test_branches(api, clerk_api, shop):
     assert AuditLog.objects.filter(object_type="branch", action="create").count() == 1
 
 
+@pytest.mark.embedded
+def test_branch_patch_changes_only_what_is_given(api, clerk_api, shop):
+    main = api.post(f"{META}/branches/", {"name": "Main", "address": "1 High St"}).json()
+    api.post(f"{META}/branches/", {"name": "Annex"})
+    url = f"{META}/branches/{main['id']}/"
+
+    # when: an owner renames it, changes the phone and retires it
+    changed = api.patch(
+        url, {"name": " Central ", "phone": "+49 30 99", "is_active": False}, format="json"
+    )
+
+    # then: the rest stays, and the audit log has before and after of what changed
+    assert changed.status_code == 200, changed.json()
+    assert changed.json() == {
+        "id": main["id"],
+        "name": "Central",
+        "address": "1 High St",
+        "phone": "+49 30 99",
+        "is_active": False,
+    }
+    assert clerk_api.get(url).json()["name"] == "Central"
+    (entry,) = AuditLog.objects.filter(object_type="branch", action="update")
+    assert entry.object_id == str(main["id"])
+    assert entry.before == {"name": "Main", "phone": "", "is_active": True}
+    assert entry.after == {"name": "Central", "phone": "+49 30 99", "is_active": False}
+
+    # a change that changes nothing writes no entry
+    assert api.patch(url, {"address": "1 High St"}, format="json").status_code == 200
+    assert AuditLog.objects.filter(object_type="branch", action="update").count() == 1
+
+
+@pytest.mark.embedded
+def test_branch_patch_is_checked_as_a_whole_and_for_owners_only(api, clerk_api, shop):
+    main = api.post(f"{META}/branches/", {"name": "Main"}).json()
+    api.post(f"{META}/branches/", {"name": "Annex"})
+    url = f"{META}/branches/{main['id']}/"
+
+    bad = api.patch(
+        url, {"name": "annex", "phone": 5, "is_active": "no", "floor": 2}, format="json"
+    )
+    assert bad.status_code == 400
+    assert set(bad.json()["errors"]) == {"name", "phone", "is_active", "floor"}
+    assert "annex" in bad.json()["errors"]["name"][0]
+    blank = api.patch(url, {"name": "  "}, format="json")
+    assert set(blank.json()["errors"]) == {"name"}
+
+    refused = clerk_api.patch(url, {"name": "Mine"}, format="json")
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "permission_denied"
+    assert api.patch(f"{META}/branches/999999/", {"name": "X"}, format="json").status_code == 404
+    assert Branch.objects.get(pk=main["id"]).name == "Main"
+    assert not AuditLog.objects.filter(object_type="branch", action="update").exists()
+
+
 # -- API tokens --------------------------------------------------------------------------------
 
 

@@ -197,11 +197,18 @@ def _computed_options(owner: Entity, f: Field | None, ftype, options: dict[str, 
         raise SchemaValidationError(refused.errors, formula=refused.formula) from None
 
 
+def merge_options(current: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """``current`` with ``given`` laid over it; a key given as ``None`` is removed, so an
+    option can be cleared (back to its default, or unset) rather than only changed."""
+    merged = {**current, **given}
+    return {k: v for k, v in merged.items() if not (k in given and given[k] is None)}
+
+
 def _change_computed(owner: Entity, f: Field, given: dict[str, Any], user) -> Field:
     """A new definition of a computed field: checked, its column replaced if the result type
     changed (the values are derived, so nothing is lost), then recomputed in the background."""
     ftype = get_field_type(f.type)
-    merged = {k: v for k, v in {**f.options, **given}.items() if k != "result"}
+    merged = {k: v for k, v in merge_options(f.options, given).items() if k != "result"}
     options = _computed_options(owner, f, ftype, clean_field_options(ftype, merged))
     if options == f.options:
         return f
@@ -237,7 +244,8 @@ def field_update(
     **changes: Any,
 ) -> Field:
     """Rename, relabel, or change required, unique, indexed, default, options, help_text or
-    position. Options that change the column (decimal places) or that existing values no longer
+    position. ``options`` are merged into the current ones; ``None`` for a key clears it.
+    Options that change the column (decimal places) or that existing values no longer
     fit (a removed choice) go through the conversion check: refused with the count and a sample
     unless ``confirm``. A change of ``type`` goes to `field_change_type`."""
     if "type" in changes:
@@ -309,7 +317,7 @@ def field_update(
             before = {**before, "options": field_public_options(f)}
         if "options" in changes:
             given = dict(changes["options"] or {})
-            merged = {**f.options, **given}
+            merged = merge_options(f.options, given)
             if "target" in given:
                 merged.pop("target_id", None)
             new_options = clean_field_options(ftype, merged)
@@ -327,6 +335,12 @@ def field_update(
             if new_options != f.options:
                 from .conversion import field_change_type
 
+                # The conversion lays the options it is given over the stored ones, so those
+                # cleared (given as None, with no default to come back to) are dropped first:
+                # an option that is no longer set asks nothing more of the values.
+                cleared = [key for key in f.options if key not in new_options]
+                if cleared:
+                    f.options = {k: v for k, v in f.options.items() if k not in cleared}
                 f.save()
                 sync.bump_schema()
                 f = field_change_type(
@@ -337,7 +351,9 @@ def field_update(
                     confirm=confirm,
                     user=user,
                 )
-                before = {**before, "options": field_public_options(f)}
+                if not cleared:
+                    # the conversion logged the options; this entry keeps to the rest
+                    before = {**before, "options": field_public_options(f)}
                 registry = get_registry()
         if "default" in changes:
             f.default = _clean_default(f, changes["default"])

@@ -23,7 +23,9 @@ from cardfile.core.accounts import (
     AccountValidationError,
     branch_as_dict,
     branch_create_from_data,
+    branch_get,
     branch_list,
+    branch_update,
     token_as_dict,
     token_create,
     token_list,
@@ -139,6 +141,21 @@ class BranchListView(APIView):
         return Response(branch_as_dict(branch), status=status.HTTP_201_CREATED)
 
 
+class BranchDetailView(APIView):
+    """One branch for every signed-in user; owners change it (PATCH: only the attributes
+    given, ``is_active`` false to retire it)."""
+
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request: Request, branch_id: int) -> Response:
+        return Response(branch_as_dict(branch_get(branch_id)))
+
+    def patch(self, request: Request, branch_id: int) -> Response:
+        _require_owner(request)
+        branch = branch_update(branch_id=branch_id, data=_data(request), user=request.user)
+        return Response(branch_as_dict(branch))
+
+
 # -- tokens ------------------------------------------------------------------------------------
 
 
@@ -228,4 +245,5 @@ meta_urlpatterns = [
     path("users/", UserListView.as_view(), name="meta-user-list"),
     path("users/<str:username>/", UserDetailView.as_view(), name="meta-user-detail"),
     path("branches/", BranchListView.as_view(), name="meta-branch-list"),
+    path("branches/<int:branch_id>/", BranchDetailView.as_view(), name="meta-branch-detail"),
 ]

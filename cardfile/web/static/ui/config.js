@@ -54,7 +54,19 @@
     initLayout(root);
   }
 
-  // Rows from a <template>: choices, validation rules.
+  // Rows from a <template>: choices, validation rules. A template row's ids hold "__row__",
+  // which becomes a number no other row has, so ids stay unique and labels keep their input.
+  var rowSeq = 0;
+  function numberRow(row) {
+    var n = "n" + (++rowSeq);
+    [row].concat(Array.prototype.slice.call(row.querySelectorAll("[id], [for]"))).forEach(function (el) {
+      ["id", "for"].forEach(function (attr) {
+        var value = el.getAttribute(attr);
+        if (value && value.indexOf("__row__") !== -1) el.setAttribute(attr, value.split("__row__").join(n));
+      });
+    });
+  }
+
   document.addEventListener("click", function (event) {
     var add = event.target.closest("[data-cf-add-row]");
     if (add) {
@@ -62,6 +74,7 @@
       var template = box.querySelector(":scope > template");
       var target = box.querySelector("[data-cf-sortable-rows]") || box;
       var clone = template.content.firstElementChild.cloneNode(true);
+      numberRow(clone);
       target.insertBefore(clone, target === box ? template : null);
       if (window.htmx) window.htmx.process(clone);
       var first = clone.querySelector("input, textarea");

@@ -13,8 +13,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cardfile.core.accounts import (
+    branch_as_dict,
     branch_create_from_data,
+    branch_get,
     branch_list,
+    branch_update,
     user_as_dict,
     user_create,
     user_get,
@@ -127,10 +130,32 @@ def branch_index(request: HttpRequest) -> HttpResponse:
     return redirect("ui:config-branches")
 
 
+@owner_view
+def branch_edit(request: HttpRequest, branch_id: int) -> HttpResponse:
+    """Name, address, phone and whether the branch is active."""
+    target = branch_get(branch_id)
+    context: dict[str, Any] = {"target": target, "section": "branches"}
+    if request.method != "POST":
+        return render_form(
+            request, "ui/config/branch_form.html", {**context, "values": branch_as_dict(target)}
+        )
+    data: dict[str, Any] = {key: request.POST.get(key, "") for key in ("name", "address", "phone")}
+    data["is_active"] = checkbox(request, "is_active")
+    try:
+        branch = branch_update(branch_id=branch_id, data=data, user=request.user)
+    except CardfileError as error:
+        return render_form(
+            request, "ui/config/branch_form.html", {**context, "values": data}, error=error
+        )
+    messages.success(request, _("Branch %(name)s saved.") % {"name": branch.name})
+    return redirect("ui:config-branches")
+
+
 urlpatterns = [
     path("users/", user_index, name="config-users"),
     path("users/new/", user_new, name="config-user-new"),
     path("users/<str:username>/", user_edit, name="config-user"),
     path("users/<str:username>/active/", user_deactivate, name="config-user-active"),
     path("branches/", branch_index, name="config-branches"),
+    path("branches/<int:branch_id>/", branch_edit, name="config-branch"),
 ]

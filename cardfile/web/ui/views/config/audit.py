@@ -1,5 +1,7 @@
-"""The audit log (newest first, by object type, paginated) and the schema's trash: both for
-owners, as the API's trash is."""
+"""The audit log (newest first, by object type, paginated), for owners, and the schema's trash.
+
+The trash follows the API: owners see, restore and purge everything; a role that configures an
+entity sees, restores and purges that (live) entity's trashed fields only."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from cardfile.core.exceptions import CardfileError
 from cardfile.core.models import AuditLog
+from cardfile.metamodel.access import access_for
 from cardfile.metamodel.access.definitions import require_configure_trashed, require_owner
 from cardfile.metamodel.schema.selectors import trash_entities, trash_fields
 from cardfile.metamodel.schema.services import (
@@ -24,7 +27,7 @@ from cardfile.metamodel.schema.services import (
     field_restore,
 )
 
-from .common import form_errors, owner_view
+from .common import config_view, configurable, form_errors, owner_view
 
 AUDIT_PAGE_SIZE = 50
 
@@ -55,35 +58,46 @@ def _pretty(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True, default=str)
 
 
-@owner_view
+@config_view
 def trash(request: HttpRequest) -> HttpResponse:
+    access = access_for(request.user)
+    if access.is_owner:
+        entities, fields = trash_entities(), trash_fields()
+    else:
+        # the same rule as `require_configure_trashed`: the field's entity is live and theirs
+        entities = trash_entities().none()
+        fields = trash_fields().filter(
+            entity_id__in=[s.entity.pk for s in configurable(access)],
+            entity__deleted_at__isnull=True,
+        )
     return render(
         request,
         "ui/config/trash.html",
-        {"entities": trash_entities(), "fields": trash_fields(), "section": "trash"},
+        {"entities": entities, "fields": fields, "all": access.is_owner, "section": "trash"},
     )
 
 
 @require_POST
-@owner_view
+@config_view
 def trash_action(request: HttpRequest, kind: str, object_id: int, action: str) -> HttpResponse:
     """Restore (under ``slug`` if given) or purge a trashed entity or field."""
     if kind not in ("entity", "field") or action not in ("restore", "purge"):
         raise Http404
     slug = request.POST.get("slug", "").strip() or None
+    # who may is checked first: a refusal is a 403, not a message on the page
+    if kind == "entity":
+        require_owner(request.user, _("Only owners can restore or purge entities."))
+    else:
+        require_configure_trashed(request.user, object_id)
     try:
-        if kind == "entity":
-            require_owner(request.user, _("Only owners can restore or purge entities."))
-            if action == "restore":
-                entity_restore(entity_id=object_id, slug=slug, user=request.user)
-            else:
-                entity_purge(entity_id=object_id, user=request.user)
+        if kind == "entity" and action == "restore":
+            entity_restore(entity_id=object_id, slug=slug, user=request.user)
+        elif kind == "entity":
+            entity_purge(entity_id=object_id, user=request.user)
+        elif action == "restore":
+            field_restore(field_id=object_id, slug=slug, user=request.user)
         else:
-            require_configure_trashed(request.user, object_id)
-            if action == "restore":
-                field_restore(field_id=object_id, slug=slug, user=request.user)
-            else:
-                field_purge(field_id=object_id, user=request.user)
+            field_purge(field_id=object_id, user=request.user)
     except CardfileError as error:
         errors, _formula = form_errors(error)
         messages.error(request, " ".join(m for found in errors.values() for m in found))

@@ -207,8 +207,16 @@ def _number(raw: str, kind: str) -> Any:
         return raw  # the options schema names what was expected
 
 
-def options_from_post(type_name: str, post: QueryDict) -> dict[str, Any]:
-    """The options a field form sent for ``type_name``, in the API's shape."""
+# Options whose blank input means "keep": what the field points at is not cleared from a form.
+_KEPT_WHEN_BLANK = ("entity", "through")
+
+
+def options_from_post(
+    type_name: str, post: QueryDict, *, clear_blank: bool = False
+) -> dict[str, Any]:
+    """The options a field form sent for ``type_name``, in the API's shape. With
+    ``clear_blank`` (editing a field of that type) an input the form had and the user emptied
+    is sent as ``None``, which `field_update` takes as "remove the option"."""
     try:
         options_schema = get_field_type(type_name).options_schema
     except CardfileError:
@@ -227,6 +235,8 @@ def options_from_post(type_name: str, post: QueryDict) -> dict[str, Any]:
             raw = post.get(key, "")
             if raw.strip():
                 options[name] = [p.strip() for p in raw.split(",") if p.strip()]
+            elif clear_blank and key in post:
+                options[name] = None
         elif kind == "formula":
             if key in post:
                 options[name] = post.get(key, "")
@@ -234,6 +244,8 @@ def options_from_post(type_name: str, post: QueryDict) -> dict[str, Any]:
             raw = post.get(key, "").strip()
             if raw:
                 options[name] = _number(raw, kind) if kind in ("integer", "number") else raw
+            elif clear_blank and key in post and kind not in _KEPT_WHEN_BLANK:
+                options[name] = None
     return options
 
 
@@ -266,7 +278,9 @@ def _field_data(request: HttpRequest, type_name: str, *, current: Field | None) 
         "label": post.get("label", "").strip(),
         "required": checkbox(request, "required"),
         "help_text": post.get("help_text", ""),
-        "options": options_from_post(type_name, post),
+        "options": options_from_post(
+            type_name, post, clear_blank=current is not None and current.type == type_name
+        ),
     }
     if ftype.can_be_unique and type_name != "autonumber":
         data["unique"] = checkbox(request, "unique")

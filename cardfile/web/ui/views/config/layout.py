@@ -136,7 +136,9 @@ def layout_reset(request: HttpRequest, entity: str) -> HttpResponse:
 @config_view
 def layout_preview(request: HttpRequest, entity: str) -> HttpResponse:
     """The card as a role sees it: hidden fields left out, read-only ones marked. Owners pick
-    any role; others see it with their own rights."""
+    any role; others see it with their own rights only, the page says why: roles and their
+    field rules are for owners to see (the API's roles are owner-only), and another role may
+    see fields hidden from the configurer."""
     access = require_configure(request.user, entity)
     schema = get_registry().entity(entity)
     roles = role_list() if access.is_owner else []
@@ -161,6 +163,7 @@ def layout_preview(request: HttpRequest, entity: str) -> HttpResponse:
         "entity": schema.entity,
         "tabs": layout_view_model(schema, card_layout_get(schema), FormErrors(), rules),
         "roles": roles,
+        "is_owner": access.is_owner,
         "role": role,
         "chosen": chosen,
         "HIDDEN": HIDDEN,
