@@ -37,6 +37,7 @@ from .services import (
     entity_get,
     field_get,
     field_public_options,
+    merge_options,
 )
 from .sync import SchemaChangeError, schema_atomic
 
@@ -245,7 +246,7 @@ def _plan(entity: Entity, f: Field, new_type: str, options: dict[str, Any] | Non
     if new_type == f.type:
         # Same type: the given options change the current ones (as a PATCH of options does).
         given = dict(options or {})
-        options = {**f.options, **given}
+        options = merge_options(f.options, given)
         if "target" in given:  # a target named by slug replaces the stored id
             options.pop("target_id", None)
     elif not _convertible(get_field_type(f.type), ftype):

@@ -37,6 +37,7 @@ from .services import (
     field_as_dict,
     field_get,
     field_public_options,
+    merge_options,
 )
 from .sync import SchemaChangeError, schema_atomic
 
@@ -197,13 +198,6 @@ def _computed_options(owner: Entity, f: Field | None, ftype, options: dict[str, 
         raise SchemaValidationError(refused.errors, formula=refused.formula) from None
 
 
-def merge_options(current: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
-    """``current`` with ``given`` laid over it; a key given as ``None`` is removed, so an
-    option can be cleared (back to its default, or unset) rather than only changed."""
-    merged = {**current, **given}
-    return {k: v for k, v in merged.items() if not (k in given and given[k] is None)}
-
-
 def _change_computed(owner: Entity, f: Field, given: dict[str, Any], user) -> Field:
     """A new definition of a computed field: checked, its column replaced if the result type
     changed (the values are derived, so nothing is lost), then recomputed in the background."""
@@ -335,25 +329,18 @@ def field_update(
             if new_options != f.options:
                 from .conversion import field_change_type
 
-                # The conversion lays the options it is given over the stored ones, so those
-                # cleared (given as None, with no default to come back to) are dropped first:
-                # an option that is no longer set asks nothing more of the values.
-                cleared = [key for key in f.options if key not in new_options]
-                if cleared:
-                    f.options = {k: v for k, v in f.options.items() if k not in cleared}
                 f.save()
                 sync.bump_schema()
                 f = field_change_type(
                     entity=owner.slug,
                     field=f.slug,
                     new_type=f.type,
-                    options=new_options,
+                    options={**new_options, **{k: None for k in f.options if k not in new_options}},
                     confirm=confirm,
                     user=user,
                 )
-                if not cleared:
-                    # the conversion logged the options; this entry keeps to the rest
-                    before = {**before, "options": field_public_options(f)}
+                # the conversion logged the options; this entry keeps to the rest
+                before = {**before, "options": field_public_options(f)}
                 registry = get_registry()
         if "default" in changes:
             f.default = _clean_default(f, changes["default"])

@@ -64,6 +64,13 @@ def _check_slug(slug: Any, *, what: str) -> list[str]:
 # -- read helpers used by services, the API and the audit log ------------------------------------
 
 
+def merge_options(current: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """``current`` with ``given`` laid over it; a key given as ``None`` is removed, so an
+    option can be cleared (back to its default, or unset) rather than only changed."""
+    merged = {**current, **given}
+    return {k: v for k, v in merged.items() if not (k in given and given[k] is None)}
+
+
 def entity_get(slug: str, *, include_trash: bool = False) -> Entity:
     queryset = (
         Entity.objects.all() if include_trash else Entity.objects.filter(deleted_at__isnull=True)
