@@ -24,6 +24,7 @@ from cardfile.formula_engine import FormulaError
 from cardfile.metamodel.access.definitions import check_for, require_configure
 from cardfile.metamodel.access.enforce import formula_read_refusals
 from cardfile.metamodel.formulas import check_condition, formula_check
+from cardfile.metamodel.formulas.draft import DraftRow
 from cardfile.metamodel.models import CardLayout
 from cardfile.metamodel.schema.dynamic import EntitySchema, get_registry
 
@@ -98,6 +99,34 @@ def card_layout_get(schema: EntitySchema) -> dict[str, Any]:
             section["columns"] = [[]]
         section["columns"][-1].extend(_item(f) for f in missing)
     return layout
+
+
+def layout_conditions(layout: dict[str, Any]) -> dict[int, str]:
+    """Field id -> its ``visible_if``, for the fields ``layout`` shows on a condition."""
+    return {
+        item["field"]: item["visible_if"]
+        for tab in layout.get("tabs", [])
+        for section in tab.get("sections", [])
+        for column in section.get("columns", [])
+        for item in column
+        if item.get("visible_if")
+    }
+
+
+def layout_visibility(
+    schema: EntitySchema, conditions: dict[int, str], row: DraftRow
+) -> dict[int, bool]:
+    """Field id -> whether it shows on ``row`` (a record as formulas see it, typed values of a
+    draft included): a field shows unless its condition is FALSE. A condition that no longer
+    checks (a field it reads was deleted since) shows its field rather than hide it for good."""
+    shown = {}
+    for field_id, expression in conditions.items():
+        try:
+            checked = check_condition(formula_check(entity=schema, expression=expression))
+            shown[field_id] = row.evaluate(checked) is not False
+        except FormulaError:
+            shown[field_id] = True
+    return shown
 
 
 def _label_problem(value: Any) -> str | None:

@@ -6,14 +6,18 @@ import pytest
 
 from cardfile.core.exceptions import PermissionDenied
 from cardfile.core.models import AuditLog
+from cardfile.metamodel.formulas.draft import draft_open
 from cardfile.metamodel.layouts import (
     LayoutError,
     card_layout_get,
     card_layout_reset,
     card_layout_set,
     default_layout,
+    layout_conditions,
+    layout_visibility,
 )
 from cardfile.metamodel.models import CardLayout
+from cardfile.metamodel.records import record_create
 from cardfile.metamodel.schema.dynamic import get_registry
 from cardfile.metamodel.schema.field_services import field_create, field_delete
 from tests.builders import build_shop_schema, grant
@@ -176,3 +180,56 @@ def test_set_and_reset_are_audited_and_need_configure(owner, clerk):
     assert card_layout_get(get_registry().entity("order")) == default_layout(
         get_registry().entity("order")
     )
+
+
+@pytest.mark.embedded
+def test_visibility_follows_the_draft_and_only_false_hides(owner):
+    build_shop_schema(owner)
+    field_create(entity="order", slug="note", label="Note", type="text", user=owner)
+    order = get_registry().entity("order")
+    by = order.by_slug
+    layout = {
+        "tabs": [
+            {
+                "label": "Main",
+                "sections": [
+                    {
+                        "label": "",
+                        "columns": [
+                            [
+                                {"field": by["state"].pk},
+                                {"field": by["note"].pk, "visible_if": 'state = "ready"'},
+                            ],
+                            [
+                                {
+                                    "field": by["client"].pk,
+                                    "visible_if": 'IF(client.name = "Ivan", FALSE)',
+                                }
+                            ],
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
+    conditions = layout_conditions(layout)
+    assert conditions == {
+        by["note"].pk: 'state = "ready"',
+        by["client"].pk: 'IF(client.name = "Ivan", FALSE)',
+    }
+
+    ready = draft_open(entity="order", values={"state": "ready"}, user=owner)
+    ivan = record_create(entity="client", data={"name": "Ivan"}, user=owner)
+    new = draft_open(entity="order", values={"state": "new", "client": ivan.pk}, user=owner)
+    broken = {by["note"].pk: "nosuch = 1"}
+
+    # IF without an "else" is blank, not FALSE: the field shows
+    assert layout_visibility(order, conditions, ready) == {
+        by["note"].pk: True,
+        by["client"].pk: True,
+    }
+    assert layout_visibility(order, conditions, new) == {
+        by["note"].pk: False,
+        by["client"].pk: False,
+    }
+    assert layout_visibility(order, broken, new) == {by["note"].pk: True}

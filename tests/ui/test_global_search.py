@@ -14,7 +14,14 @@ from tests.builders import build_shop_schema, grant
 @pytest.fixture
 def shop(owner):
     build_shop_schema(owner)
-    field_create(entity="client", slug="imei", label="IMEI", type="text", user=owner)
+    field_create(
+        entity="client",
+        slug="imei",
+        label="IMEI",
+        type="text",
+        options={"barcode": True},
+        user=owner,
+    )
     ivan = record_create(
         entity="client",
         data={"name": "Ivan Petrov", "phone": "+49 30 1234567", "imei": "356938035643809"},
@@ -67,6 +74,28 @@ def test_phone_typed_another_way_and_imei_open_the_record(shop, owner):
 
     assert by_phone["Location"] == f"/r/client/{shop['ivan'].pk}/"
     assert by_imei["Location"] == f"/r/client/{shop['ivan'].pk}/"
+
+
+@pytest.mark.embedded
+def test_only_text_fields_flagged_barcode_are_scanned(shop, owner):
+    # a text field named like a code but not flagged is searched, not scanned
+    field_create(entity="client", slug="serial", label="Serial", type="text", user=owner)
+    field_create(
+        entity="client", slug="box", label="Box", type="text", options={"barcode": True}, user=owner
+    )
+    anna = record_create(entity="client", data={"name": "Anna", "serial": "SN-77"}, user=owner)
+    petr = record_create(entity="client", data={"name": "Petr", "box": "BX-12"}, user=owner)
+    client = _client(owner)
+
+    by_serial = client.get("/search/", {"q": "SN-77"})
+    by_box = client.get("/search/", {"q": "BX-12"})
+    by_name = client.get("/search/", {"q": "Petr"})
+
+    assert by_serial.status_code == 200
+    assert f'data-testid="search-result-client-{anna.pk}"' in by_serial.content.decode()
+    assert by_box.status_code == 302
+    assert by_box["Location"] == f"/r/client/{petr.pk}/"
+    assert by_name.status_code == 200  # a name is no code: the results page
 
 
 def test_scan_outside_the_users_rights_opens_nothing(shop, owner, clerk):

@@ -3,6 +3,7 @@ child-table grids, live computed values of a draft, rights, link search and hist
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -395,25 +396,17 @@ def test_delete_and_restore(shop, owner):
     assert client.get(f"/r/order/{order.pk}/").status_code == 200
 
 
-def test_visible_if_hides_a_field_by_formula(shop, owner):
+def _note_if_ready(owner, *, own_section=False):
+    """Order card: note shown only when the state is ready (in a section of its own)."""
     by = get_registry().entity("order").by_slug
+    note = {"field": by["note"].pk, "visible_if": 'state = "ready"'}
+    main = [{"field": by["client"].pk}, {"field": by["state"].pk}]
+    sections = [{"label": "", "columns": [main if own_section else [*main, note]]}]
+    if own_section:
+        sections.append({"label": "Notes", "columns": [[note]]})
     layout = {
         "tabs": [
-            {
-                "label": "Main",
-                "sections": [
-                    {
-                        "label": "",
-                        "columns": [
-                            [
-                                {"field": by["client"].pk},
-                                {"field": by["state"].pk},
-                                {"field": by["note"].pk, "visible_if": 'state = "ready"'},
-                            ]
-                        ],
-                    }
-                ],
-            },
+            {"label": "Main", "sections": sections},
             {
                 "label": "Work",
                 "sections": [{"label": "", "columns": [[{"field": by["lines"].pk}]]}],
@@ -421,15 +414,112 @@ def test_visible_if_hides_a_field_by_formula(shop, owner):
         ]
     }
     card_layout_set(entity="order", layout=layout, user=owner)
+
+
+def _shown(html, slug):
+    """Whether the card shows field ``slug`` (None: not on the page at all)."""
+    found = re.search(
+        rf'<fieldset class="cf-item" data-cf-field="{slug}"( hidden disabled)?>', html
+    )
+    return None if found is None else not found.group(1)
+
+
+def test_visible_if_hides_a_field_by_formula(shop, owner):
+    _note_if_ready(owner)
     new = _order(owner, shop, state="new")
     ready = _order(owner, shop, state="ready")
     client = _client(owner)
 
-    assert 'name="note"' not in client.get(f"/r/order/{new.pk}/").content.decode()
+    assert _shown(client.get(f"/r/order/{new.pk}/").content.decode(), "note") is False
     html = client.get(f"/r/order/{ready.pk}/").content.decode()
-    assert 'name="note"' in html
+    assert _shown(html, "note") is True
+    assert _shown(html, "state") is True
     assert ">Work</button>" in html
-    assert 'name="note"' in client.get("/r/order/new/").content.decode()
+    # a new record: the condition on its defaults (state "new")
+    assert _shown(client.get("/r/order/new/").content.decode(), "note") is False
+
+
+@pytest.mark.embedded
+def test_draft_shows_and_hides_fields_by_visible_if_while_typing(shop, owner):
+    _note_if_ready(owner, own_section=True)
+    client = _client(owner)
+    order = _order(owner, shop, state="new")
+    card = client.get(f"/r/order/{order.pk}/").content.decode()
+    # the section holding only the hidden note is hidden too
+    assert re.search(
+        r'<section class="card mb-3 cf-section" hidden>\s*<div class="card-header', card
+    )
+
+    typed_ready = client.post("/r/order/draft/", {"client": str(shop["ivan"].pk), "state": "ready"})
+    typed_new = client.post(
+        f"/r/order/{order.pk}/draft/", {"version": str(order.version), "state": "issued"}
+    )
+    untouched = client.post(f"/r/order/{order.pk}/draft/", {"version": str(order.version)})
+
+    assert typed_ready.status_code == 200
+    assert json.loads(typed_ready["HX-Trigger"]) == {
+        "cf:visibility": {"shown": ["note"], "hidden": []}
+    }
+    assert json.loads(typed_new["HX-Trigger"])["cf:visibility"] == {"shown": [], "hidden": ["note"]}
+    # what is not typed reads as stored: the order's state is "new"
+    assert json.loads(untouched["HX-Trigger"])["cf:visibility"]["hidden"] == ["note"]
+    assert 'id="cv-total"' in typed_ready.content.decode()  # computed values still come along
+
+
+def test_draft_visibility_leaves_out_fields_hidden_from_the_user(shop, owner, clerk):
+    _note_if_ready(owner)
+    grant(clerk, "order", ops=("read", "create", "update"), fields={"note": "hidden"})
+    grant(clerk, "client", ops=("read",), role="clients")
+
+    response = _client(clerk).post("/r/order/draft/", {"state": "ready"})
+    html = _client(clerk).get("/r/order/new/").content.decode()
+
+    assert response.status_code == 200
+    assert "HX-Trigger" not in response  # no field on a condition the clerk may see
+    assert _shown(html, "note") is None
+    assert _shown(html, "state") is True
+
+
+def test_draft_without_conditions_sends_no_visibility(shop, owner):
+    response = _client(owner).post("/r/order/draft/", {"state": "ready"})
+    assert response.status_code == 200
+    assert "HX-Trigger" not in response
+
+
+def test_errors_of_a_field_hidden_by_visible_if_show_above_the_form(shop, owner):
+    by = get_registry().entity("order").by_slug
+    card_layout_set(
+        entity="order",
+        layout={
+            "tabs": [
+                {
+                    "label": "Main",
+                    "sections": [
+                        {
+                            "label": "",
+                            "columns": [
+                                [
+                                    {"field": by["state"].pk},
+                                    {"field": by["client"].pk, "visible_if": 'state = "ready"'},
+                                    {"field": by["lines"].pk},
+                                ]
+                            ],
+                        }
+                    ],
+                }
+            ]
+        },
+        user=owner,
+    )
+
+    response = _client(owner).post("/r/order/new/", {"state": "new"}, HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert _shown(html, "client") is False
+    assert 'data-testid="error-client"' not in html
+    top = re.search(r'data-testid="form-errors">(.*?)</div>', html, re.S).group(1)
+    assert "<li>Client: " in top
 
 
 def test_card_query_count_is_bounded_and_equal_for_5_and_20_lines(

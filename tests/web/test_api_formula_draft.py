@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import jsonschema
 import pytest
 from rest_framework.test import APIClient
 
@@ -107,3 +108,15 @@ def test_draft_reads_links_outside_row_rules_as_absent(shop, owner, clerk):
 
     assert seen.json()["value"] == "Olga"
     assert unseen.json()["value"] is None
+
+
+def test_openapi_request_schema_accepts_draft_values(shop, owner):
+    document = _api(owner).get("/api/schema/").json()
+    request = document["components"]["schemas"]["FormulaCheckRequest"]
+    body = {"expression": "total", "values": {"client": shop["ivan"].pk, "lines": []}}
+
+    assert request["properties"]["values"]["type"] == "object"
+    assert request["properties"]["values"]["description"]
+    jsonschema.Draft202012Validator(request).validate(body)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(request).validate({**body, "values": [1]})

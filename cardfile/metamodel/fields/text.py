@@ -39,9 +39,14 @@ class _TextBase(FieldType):
 class TextType(_TextBase):
     name = "text"
     label = gettext_lazy("Text")
+    # barcode: the field holds a code a scanner types (barcode, IMEI, serial number): the global
+    # search opens the record whose field is exactly the scanned text
     options_schema = {
         "type": "object",
-        "properties": {"max_length": {"type": "integer", "minimum": 1, "default": 255}},
+        "properties": {
+            "max_length": {"type": "integer", "minimum": 1, "default": 255},
+            "barcode": {"type": "boolean", "default": False},
+        },
     }
 
     def validate(self, field, value):

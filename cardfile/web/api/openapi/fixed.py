@@ -85,6 +85,14 @@ def _fixed_components() -> dict[str, Any]:
             "properties": {
                 "expression": {"type": "string"},
                 "record": dict(_ID, description=_("Also compute the value for this record.")),
+                "values": {
+                    "type": "object",
+                    "description": _(
+                        "A draft record's field values as the record API takes them: also "
+                        "compute the value for this unsaved record (a new one, or changes to "
+                        "the given record)."
+                    ),
+                },
             },
             "required": ["expression"],
             "additionalProperties": False,

@@ -1,5 +1,6 @@
 // Record cards: child-table rows (add, remove, drag to reorder), link search-as-you-type,
-// quick create from a link field, choice colours. Plain DOM + htmx; no framework.
+// quick create from a link field, choice colours, fields shown or hidden by the layout's
+// visible_if as the user types. Plain DOM + htmx; no framework.
 (function () {
   "use strict";
 
@@ -185,6 +186,38 @@
     if (event.target.id !== "cf-quick-create") return;
     var body = document.getElementById("cf-quick-create-body");
     if (body) body.replaceChildren();
+  });
+
+  // visible_if while typing: the live draft answers which conditional fields show now
+  // (event cf:visibility, {shown: [slugs], hidden: [slugs]}). A hidden field is disabled too,
+  // so the form does not send it; sections and tabs left with nothing to show hide with it.
+  function toggleField(form, slug, shown) {
+    var item = form.querySelector(".cf-item[data-cf-field='" + CSS.escape(slug) + "']");
+    if (!item) return;
+    item.hidden = !shown;
+    item.disabled = !shown;
+  }
+
+  function applyVisibility(form, detail) {
+    (detail.shown || []).forEach(function (slug) { toggleField(form, slug, true); });
+    (detail.hidden || []).forEach(function (slug) { toggleField(form, slug, false); });
+    form.querySelectorAll(".cf-section").forEach(function (section) {
+      section.hidden = !section.querySelector(".cf-item:not([hidden])");
+    });
+    form.querySelectorAll("[data-cf-tab-nav]").forEach(function (nav) {
+      var pane = document.getElementById(nav.getAttribute("data-cf-tab-nav"));
+      nav.hidden = !!pane && !pane.querySelector(".cf-section:not([hidden])");
+    });
+    var active = form.querySelector("[data-cf-tab-nav] .nav-link.active");
+    if (active && active.closest("[data-cf-tab-nav]").hidden) {
+      var first = form.querySelector("[data-cf-tab-nav]:not([hidden]) .nav-link");
+      if (first && window.bootstrap) window.bootstrap.Tab.getOrCreateInstance(first).show();
+    }
+  }
+
+  document.addEventListener("cf:visibility", function (event) {
+    var form = formOf(event.target);
+    if (form && event.detail) applyVisibility(form, event.detail);
   });
 
   function setUp(root) {

@@ -2,8 +2,8 @@
 
 A scanner types like a keyboard and presses Enter: when the text is exactly one record's
 autonumber, phone number (compared in E.164, however it was typed) or code field, that record's
-card opens at once. Code fields are text fields named ``barcode``, ``imei``, ``serial`` or
-``sku``. Otherwise the results are grouped by entity, the first few of each.
+card opens at once. Code fields are text fields with the ``barcode`` option set. Otherwise the
+results are grouped by entity, the first few of each.
 """
 
 from __future__ import annotations
@@ -23,11 +23,10 @@ from cardfile.metamodel.models import Field
 from cardfile.metamodel.records.filtering import ListParamsError, record_list
 from cardfile.metamodel.schema.dynamic import EntitySchema, get_registry
 
-from .cards import Titles
+from .cards.titles import Titles
 
 PER_ENTITY = 5
 MAX_QUERY = 200
-CODE_SLUGS = frozenset({"barcode", "imei", "serial", "sku"})
 
 
 @dataclass
@@ -42,7 +41,7 @@ def _code_fields(schema: EntitySchema, hidden: frozenset[int]) -> list[Field]:
         f
         for f in schema.fields
         if f.pk not in hidden
-        and (f.type in ("autonumber", "phone") or (f.type == "text" and f.slug in CODE_SLUGS))
+        and (f.type in ("autonumber", "phone") or (f.type == "text" and f.options.get("barcode")))
     ]
 
 
