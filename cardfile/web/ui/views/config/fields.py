@@ -60,6 +60,7 @@ FIELD_INPUTS = {
 # What people read for each option and enum value (the schema names are for machines).
 OPTION_LABELS = {
     "max_length": gettext_lazy("Maximum length"),
+    "barcode": gettext_lazy("Scanned code (barcode, IMEI, serial number)"),
     "decimal_places": gettext_lazy("Decimal places"),
     "min_value": gettext_lazy("Minimum"),
     "max_value": gettext_lazy("Maximum"),
