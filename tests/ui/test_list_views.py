@@ -266,6 +266,47 @@ def test_quick_search_and_the_htmx_partial(owner, shop):
     assert "HX-Request" in response["Vary"]
 
 
+def _filter_count(html: str) -> tuple[str, bool, bool] | None:
+    """The Filter button's badge: its number, whether it is hidden, whether it is out of
+    band."""
+    found = re.search(r'<span id="filter-count"([^>]*)>(\d+)', html)
+    if found is None:
+        return None
+    attrs = found.group(1)
+    return found.group(2), " hidden" in attrs, 'hx-swap-oob="true"' in attrs
+
+
+@pytest.mark.embedded
+def test_filter_count_follows_the_htmx_swaps(owner, shop):
+    browser = _browser(owner)
+    # a full page without conditions: the badge is there, hidden, and not out of band
+    assert _filter_count(browser.get("/r/order/").content.decode()) == ("0", True, False)
+    params = {
+        "applied": "1",
+        "filter_field": ["state", "total"],
+        "filter_op": ["ne", "gt"],
+        "filter_value": ["ready", "100"],
+        "where": "paid",
+    }
+    assert _filter_count(_get(browser, "/r/order/", **params).content.decode()) == (
+        "3",
+        False,
+        False,
+    )
+    # when: the filters change by an htmx request aimed at the results
+    response = browser.get(
+        "/r/order/?" + urlencode(params, doseq=True),
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="list-results",
+    )
+    # then: the partial carries the new count for the toolbar, out of band
+    assert _filter_count(response.content.decode()) == ("3", False, True)
+    response = browser.get(
+        "/r/order/?applied=1", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="list-results"
+    )
+    assert _filter_count(response.content.decode()) == ("0", True, True)
+
+
 def test_pagination_pages_through_all_rows(owner, shop):
     record_bulk_create(
         entity="client", rows=[{"name": f"Client {i:02d}"} for i in range(30)], user=owner
@@ -273,7 +314,8 @@ def test_pagination_pages_through_all_rows(owner, shop):
     browser = _browser(owner)
     html = _get(browser, "/r/client/", page_size="10", sort="name").content.decode()
     assert 'data-testid="pagination"' in html
-    assert "1–10 of 32" in html
+    assert re.search(r'data-testid="pagination-range">1–10 of 32<', html)
+    assert 'data-testid="page-4"' in html
     seen = []
     for page in (1, 2, 3, 4):
         html = _get(browser, "/r/client/", page_size="10", sort="name", page=str(page))
@@ -283,6 +325,12 @@ def test_pagination_pages_through_all_rows(owner, shop):
     # a page past the end shows the last one
     html = _get(browser, "/r/client/", page_size="10", page="99").content.decode()
     assert len(_rows(html)) == 2
+    # one page: the pagination is there all the same, with its range and no page links
+    html = _get(browser, "/r/client/", page_size="50").content.decode()
+    assert re.search(r'data-testid="pagination-range">1–32 of 32<', html)
+    assert 'data-testid="page-1"' not in html
+    html = _get(browser, "/r/client/", search="nobody by this name").content.decode()
+    assert re.search(r'data-testid="pagination-range">No records<', html)
 
 
 # -- rights ------------------------------------------------------------------------------------
@@ -357,6 +405,8 @@ def test_list_page_queries_are_bounded_and_do_not_grow_with_rows(owner, schema_d
     browser = _browser(owner)
     browser.get("/r/order/")  # warm the schema and rights caches of this process
     five = _count_queries(browser, f"/r/order/?{columns}")
+    board = "/r/order/kanban/state/?applied=1&columns=number,client,technician"
+    five_cards = _count_queries(browser, board)
     record_bulk_create(
         entity="order",
         rows=[{"client": c.pk, "technician": owner.pk, "state": "ready"} for c in clients[5:]],
@@ -373,6 +423,14 @@ def test_list_page_queries_are_bounded_and_do_not_grow_with_rows(owner, schema_d
     thirty = _count_queries(browser, "/r/client/?columns=name,tags&page_size=50")
     assert five == thirty <= 16
     assert ">vip</a>" in browser.get("/r/client/?columns=name,tags").content.decode()
+    # the board too, and its quick search partial
+    thirty_cards = _count_queries(browser, board)
+    assert five_cards == thirty_cards <= 16
+    html = browser.get(board).content.decode()
+    assert len(re.findall(r'data-testid="kanban-card-\d+"', html)) == 30
+    with CaptureQueriesContext(connection) as captured:
+        browser.get(board, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="kanban-board")
+    assert len(captured) <= thirty_cards
 
 
 # -- saved views -------------------------------------------------------------------------------
@@ -510,6 +568,56 @@ def test_kanban_move_changes_the_value_and_a_stale_version_is_refused(owner, sho
     assert response.status_code == 409
     assert '"level": "warning"' in response["HX-Trigger"]
     assert getattr(record_get("order", order.pk), _attname("order", "state")) == "ready"
+
+
+@pytest.mark.embedded
+def test_kanban_quick_search_swaps_the_board(owner, shop):
+    browser = _browser(owner)
+    orders = shop["orders"]
+    html = browser.get("/r/order/kanban/state/?columns=number,total").content.decode()
+    assert 'data-testid="quick-search"' in html
+    assert 'id="kanban-board"' in html
+    # the form carries the list's state along with the search
+    assert '<input type="hidden" name="columns" value="number,total">' in html
+    # when: searching through htmx, aimed at the board
+    response = browser.get(
+        "/r/order/kanban/state/?applied=1&columns=number,total&search=ready",
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="kanban-board",
+    )
+    html = response.content.decode()
+    # then: only the board, with the matching cards, and the links out of band
+    assert "<html" not in html
+    assert 'data-testid="quick-search"' not in html
+    cards = [int(i) for i in re.findall(r'data-testid="kanban-card-(\d+)"', html)]
+    assert cards == [orders[1].pk]
+    assert '<div id="kanban-nav" class="d-flex flex-wrap gap-2" hx-swap-oob="true">' in html
+    table = re.search(r'href="([^"]*)" data-testid="kanban-list"', html).group(1)
+    assert "search=ready" in unescape(table)
+    assert "HX-Target" in response["Vary"]
+    # a full page load with the search (a link, a reload) shows the same cards
+    html = _get(browser, "/r/order/kanban/state/", search="ready").content.decode()
+    assert [int(i) for i in re.findall(r'data-testid="kanban-card-(\d+)"', html)] == cards
+
+
+def test_kanban_move_answers_the_card_with_the_boards_fields(owner, shop):
+    order = shop["orders"][0]
+    html = _browser(owner).get("/r/order/kanban/state/?columns=paid").content.decode()
+    state = unescape(re.search(r'data-state="([^"]*)"', html).group(1))
+    assert "columns=paid" in state
+    # when: the board's state goes with the move, as list.js sends it
+    body = f"{state}&record={order.pk}&version={order.version}&value=ready"
+    response = _browser(owner).post(
+        "/r/order/kanban/state/move/",
+        body,
+        content_type="application/x-www-form-urlencoded",
+        HTTP_HX_REQUEST="true",
+    )
+    # then: the card comes back with "paid" and without the default columns, as on the board
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "bi-check-lg" in html
+    assert "€1,234.50" not in html
 
 
 def test_kanban_move_needs_the_update_right(owner, clerk, shop):

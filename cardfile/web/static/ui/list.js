@@ -11,9 +11,16 @@
   }
 
   // -- columns: tick to show, drag to reorder; either reloads the table -----------------------
+  // A JS property, not an attribute: htmx's history snapshots must not carry it.
+  function once(node) {
+    if (node.cfSortable) return false;
+    node.cfSortable = true;
+    return true;
+  }
+
   function initColumns() {
     var list = document.getElementById("column-list");
-    if (!list || !window.Sortable) return;
+    if (!list || !window.Sortable || !once(list)) return;
     window.Sortable.create(list, {
       handle: ".cf-drag-handle",
       animation: 150,
@@ -156,7 +163,8 @@
 
   function moveCard(board, event) {
     var card = event.item;
-    var body = new URLSearchParams();
+    // the list's state goes along, so the moved card comes back with the board's fields
+    var body = new URLSearchParams(board.getAttribute("data-state") || "");
     body.set("record", card.getAttribute("data-id"));
     body.set("version", card.getAttribute("data-version"));
     body.set("value", event.to.getAttribute("data-value"));
@@ -198,6 +206,7 @@
     var board = document.getElementById("kanban");
     if (!board || !window.Sortable || board.getAttribute("data-can-move") !== "true") return;
     board.querySelectorAll(".cf-kanban-cards").forEach(function (list) {
+      if (!once(list)) return;
       window.Sortable.create(list, {
         group: "kanban",
         animation: 150,
@@ -211,6 +220,10 @@
     initColumns();
     initKanban();
   }
+
+  // the board is swapped by its quick search; pages come back from htmx's history cache
+  document.addEventListener("htmx:afterSettle", init);
+  document.addEventListener("htmx:historyRestore", init);
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();
