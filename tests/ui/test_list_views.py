@@ -667,3 +667,39 @@ def test_links_to_an_entity_the_user_may_not_read_show_the_id_only(owner, clerk,
     assert 'data-testid="filter-error"' in html
     params = {"filter_field": "client", "filter_op": "not_blank"}
     assert len(_rows(_get(browser, "/r/order/", **params).content.decode())) == 3
+
+
+# -- quick search through links ---------------------------------------------------------------
+
+
+def test_quick_search_matches_linked_titles_within_rights(owner, clerk, shop):
+    orders = shop["orders"]
+    html = _get(_browser(owner), "/r/order/", search="archer").content.decode()
+    assert sorted(_rows(html)) == [orders[0].pk, orders[2].pk]
+    # clerk: orders, clients only Bob by a row rule
+    grant(clerk, "order", ops=("read",))
+    grant(clerk, "client", ops=("read",), rule='name = "Bob Baker"', role="clients")
+    b = _browser(clerk)
+    assert _rows(_get(b, "/r/order/", search="archer").content.decode()) == []
+    assert _rows(_get(b, "/r/order/", search="baker").content.decode()) == [orders[1].pk]
+
+
+def test_quick_search_skips_titles_of_an_unreadable_entity(owner, clerk, shop):
+    grant(clerk, "order", ops=("read",))
+    b = _browser(clerk)
+    assert _rows(_get(b, "/r/order/", search="baker").content.decode()) == []
+    assert _rows(_get(b, "/r/order/", search="ready").content.decode()) == [shop["orders"][1].pk]
+
+
+def test_quick_search_skips_a_hidden_title_field(owner, clerk, shop):
+    grant(clerk, "order", ops=("read",))
+    grant(clerk, "client", ops=("read",), fields={"name": "hidden"}, role="clients")
+    b = _browser(clerk)
+    assert _rows(_get(b, "/r/order/", search="baker").content.decode()) == []
+
+
+def test_quick_search_skips_a_hidden_link(owner, clerk, shop):
+    grant(clerk, "order", ops=("read",), fields={"client": "hidden"})
+    grant(clerk, "client", ops=("read",), role="clients")
+    b = _browser(clerk)
+    assert _rows(_get(b, "/r/order/", search="baker").content.decode()) == []

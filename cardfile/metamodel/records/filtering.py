@@ -333,7 +333,7 @@ def filter_records(
     search = _param(params, "search")
     if search is not None and search.strip():
         try:
-            condition &= search_q(schema, search.strip(), access)
+            condition &= search_q(schema, search.strip(), access, registry=registry)
         except FieldValueError as error:
             errors.setdefault("search", []).append(error.message)
     if errors:
@@ -343,21 +343,52 @@ def filter_records(
     return queryset.filter(condition)
 
 
-def search_q(schema: EntitySchema, text: str, access: Access | None = None) -> Q:
-    """Records where any text-like field the user may read contains ``text`` (ignoring case);
-    digits also match the record id."""
+def search_q(
+    schema: EntitySchema,
+    text: str,
+    access: Access | None = None,
+    *,
+    registry: SchemaRegistry | None = None,
+) -> Q:
+    """Records where any text-like field the user may read contains ``text`` (ignoring case),
+    or whose linked record's title does (orders by their client's name); digits also match the
+    record id. A link is searched only as its path would be filtered (`resolve_path`): the
+    user may read the link, the target entity and its title field, and a linked record
+    outside their row rules matches nothing."""
+    registry = registry or get_registry()
     hidden = access.hidden(schema) if access is not None else frozenset()
-    fields = [f for f in schema.fields if f.type in SEARCHED_TYPES and f.pk not in hidden]
-    if not fields:
+    q = Q()
+    found = False
+    for f in schema.fields:
+        if f.pk in hidden:
+            continue
+        if f.type in SEARCHED_TYPES:
+            q |= Q(**{f"{f.attname}__icontains": text})
+            found = True
+        elif f.type == "link":
+            linked = _title_target(registry, schema, f, access)
+            if linked is not None:
+                q |= linked.guarded(Q(**{f"{linked.path}__icontains": text}))
+                found = True
+    if not found:
         raise FieldValueError(
             _("%(entity)s has no text fields to search.") % {"entity": schema.slug}
         )
-    q = Q()
-    for f in fields:
-        q |= Q(**{f"{f.attname}__icontains": text})
     if text.isdigit() and len(text) < 19:
         q |= Q(pk=int(text))
     return q
+
+
+def _title_target(
+    registry: SchemaRegistry, schema: EntitySchema, link: Field, access: Access | None
+) -> Target | None:
+    """The title field of ``link``'s target when it is text-like and the user may read it."""
+    target = registry.entity_by_id(link.options["target_id"])
+    title = next((g for g in target.fields if g.pk == target.entity.title_field_id), None)
+    if title is None or title.type not in SEARCHED_TYPES:
+        return None
+    resolved = resolve_path(registry, schema, [link.slug, title.slug], access)
+    return None if isinstance(resolved, str) else resolved
 
 
 def _param(params: Mapping[str, Any], key: str) -> str | None:
