@@ -7,10 +7,10 @@ import json
 import re
 
 import pytest
-from django.test import Client
+from django.contrib.auth import get_user_model
 
 from cardfile.metamodel.layouts import card_layout_set
-from cardfile.metamodel.records import record_create, record_delete
+from cardfile.metamodel.records import record_create, record_delete, record_update
 from cardfile.metamodel.schema.dynamic import get_registry
 from cardfile.metamodel.schema.field_services import field_create
 from tests.builders import build_shop_schema, build_shop_with_tags, grant
@@ -46,12 +46,6 @@ def shop(owner):
     )
     olga = record_create(entity="client", data={"name": "Olga"}, user=owner)
     return {"ivan": ivan, "olga": olga}
-
-
-def _client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def _order(owner, shop, lines=None, **data):
@@ -91,8 +85,8 @@ def _post_lines(rows):
 
 
 @pytest.mark.embedded
-def test_new_card_creates_a_record_and_redirects(shop, owner):
-    client = _client(owner)
+def test_new_card_creates_a_record_and_redirects(shop, owner, signed_in):
+    client = signed_in(owner)
     page = client.get("/r/order/new/")
     assert page.status_code == 200
     html = page.content.decode()
@@ -125,9 +119,9 @@ def test_new_card_creates_a_record_and_redirects(shop, owner):
 
 
 @pytest.mark.embedded
-def test_update_with_version_and_validation_error_next_to_field(shop, owner):
+def test_update_with_version_and_validation_error_next_to_field(shop, owner, signed_in):
     order = _order(owner, shop)
-    client = _client(owner)
+    client = signed_in(owner)
     url = f"/r/order/{order.pk}/"
 
     bad = client.post(
@@ -151,9 +145,9 @@ def test_update_with_version_and_validation_error_next_to_field(shop, owner):
     assert _stored(owner, order.pk)["note"] == "changed"
 
 
-def test_plain_post_without_htmx_redirects_and_re_renders_page(shop, owner):
+def test_plain_post_without_htmx_redirects_and_re_renders_page(shop, owner, signed_in):
     order = _order(owner, shop)
-    client = _client(owner)
+    client = signed_in(owner)
     url = f"/r/order/{order.pk}/"
     bad = client.post(url, {"version": str(order.version), "client": ""})
     assert bad.status_code == 400
@@ -164,9 +158,9 @@ def test_plain_post_without_htmx_redirects_and_re_renders_page(shop, owner):
 
 
 @pytest.mark.embedded
-def test_conflict_panel_on_stale_version_and_overwrite(shop, owner):
+def test_conflict_panel_on_stale_version_and_overwrite(shop, owner, signed_in):
     order = _order(owner, shop, note="first")
-    client = _client(owner)
+    client = signed_in(owner)
     url = f"/r/order/{order.pk}/"
     # someone else saves meanwhile
     from cardfile.metamodel.records import record_update
@@ -199,12 +193,12 @@ def test_conflict_panel_on_stale_version_and_overwrite(shop, owner):
 
 
 @pytest.mark.embedded
-def test_lines_added_removed_and_reordered_in_submitted_order(shop, owner):
+def test_lines_added_removed_and_reordered_in_submitted_order(shop, owner, signed_in):
     order = _order(
         owner, shop, lines=[_line("a", 1, "1.00"), _line("b", 1, "2.00"), _line("c", 1, "3.00")]
     )
     ids = [line["id"] for line in _stored(owner, order.pk)["lines"]]
-    client = _client(owner)
+    client = signed_in(owner)
 
     response = client.post(
         f"/r/order/{order.pk}/",
@@ -229,8 +223,8 @@ def test_lines_added_removed_and_reordered_in_submitted_order(shop, owner):
     assert ids[1] not in [line["id"] for line in lines]
 
 
-def test_line_error_shown_next_to_its_cell(shop, owner):
-    client = _client(owner)
+def test_line_error_shown_next_to_its_cell(shop, owner, signed_in):
+    client = signed_in(owner)
     response = client.post(
         "/r/order/new/",
         {
@@ -250,8 +244,8 @@ def test_line_error_shown_next_to_its_cell(shop, owner):
 
 
 @pytest.mark.embedded
-def test_live_total_of_a_draft(shop, owner):
-    client = _client(owner)
+def test_live_total_of_a_draft(shop, owner, signed_in):
+    client = signed_in(owner)
 
     response = client.post(
         "/r/order/draft/",
@@ -271,10 +265,10 @@ def test_live_total_of_a_draft(shop, owner):
     assert "4.50" in line
 
 
-def test_live_total_of_changes_to_a_stored_record(shop, owner):
+def test_live_total_of_changes_to_a_stored_record(shop, owner, signed_in):
     order = _order(owner, shop, lines=[_line("a", 1, "5.00")])
     line_id = _stored(owner, order.pk)["lines"][0]["id"]
-    client = _client(owner)
+    client = signed_in(owner)
     response = client.post(
         f"/r/order/{order.pk}/draft/",
         {"version": str(order.version), **_post_lines([("r1", "a", 3, "5.00", line_id)])},
@@ -284,11 +278,11 @@ def test_live_total_of_changes_to_a_stored_record(shop, owner):
 
 
 @pytest.mark.embedded
-def test_read_only_field_is_text_and_a_forged_post_is_refused(shop, owner, clerk):
+def test_read_only_field_is_text_and_a_forged_post_is_refused(shop, owner, clerk, signed_in):
     order = _order(owner, shop, note="keep")
     grant(clerk, "order", ops=("read", "update"), fields={"note": "read_only"}, role="reception")
     grant(clerk, "client", ops=("read",), role="clients")
-    client = _client(clerk)
+    client = signed_in(clerk)
     url = f"/r/order/{order.pk}/"
 
     html = client.get(url).content.decode()
@@ -306,11 +300,11 @@ def test_read_only_field_is_text_and_a_forged_post_is_refused(shop, owner, clerk
 
 
 @pytest.mark.embedded
-def test_hidden_field_absent_and_card_read_only_without_update_right(shop, owner, clerk):
+def test_hidden_field_absent_and_card_read_only_without_update_right(shop, owner, clerk, signed_in):
     order = _order(owner, shop, note="secret note")
     grant(clerk, "order", ops=("read",), fields={"note": "hidden"}, role="viewer")
     grant(clerk, "client", ops=("read",), role="clients")
-    client = _client(clerk)
+    client = signed_in(clerk)
 
     html = client.get(f"/r/order/{order.pk}/").content.decode()
 
@@ -324,10 +318,10 @@ def test_hidden_field_absent_and_card_read_only_without_update_right(shop, owner
     assert refused.status_code == 403
 
 
-def test_link_search_returns_only_readable_rows(shop, owner, clerk):
+def test_link_search_returns_only_readable_rows(shop, owner, clerk, signed_in):
     grant(clerk, "order", ops=("read", "create"))
     grant(clerk, "client", ops=("read",), rule='name = "Olga"', role="clients")
-    client = _client(clerk)
+    client = signed_in(clerk)
 
     everything = client.get("/r/order/fields/client/options/", {"q": ""}).content.decode()
     searched = client.get(
@@ -337,14 +331,14 @@ def test_link_search_returns_only_readable_rows(shop, owner, clerk):
     assert f'data-testid="link-option-{shop["olga"].pk}"' in everything
     assert f'data-testid="link-option-{shop["ivan"].pk}"' not in everything
     assert "Ivan" not in searched  # "i" matches Ivan, outside the row rule
-    owner_view = _client(owner).get("/r/order/fields/client/options/", {"q": "iv"})
+    owner_view = signed_in(owner).get("/r/order/fields/client/options/", {"q": "iv"})
     assert f'data-testid="link-option-{shop["ivan"].pk}"' in owner_view.content.decode()
     assert f'data-testid="link-option-{shop["olga"].pk}"' not in owner_view.content.decode()
 
 
-def test_history_renders_who_changed_what(shop, owner):
+def test_history_renders_who_changed_what(shop, owner, signed_in):
     order = _order(owner, shop, lines=[_line("a", 1, "1.00")], note="one")
-    client = _client(owner)
+    client = signed_in(owner)
     client.post(
         f"/r/order/{order.pk}/",
         {"version": str(order.version), "note": "two"},
@@ -360,14 +354,15 @@ def test_history_renders_who_changed_what(shop, owner):
     assert re.search(r">one</span> → <span>two<", html)
 
 
-def test_quick_create_in_a_modal_answers_the_new_id(shop, owner):
-    client = _client(owner)
+def test_quick_create_in_a_modal_answers_the_new_id(shop, owner, signed_in):
+    client = signed_in(owner)
     form = client.get("/r/client/new/", {"modal": "1", "for": "client"}, HTTP_HX_REQUEST="true")
     assert form.status_code == 200
     assert "<html" not in form.content.decode()
     assert 'name="modal" value="1"' in form.content.decode()
     assert (
-        'data-testid="quick-create-client"' in _client(owner).get("/r/order/new/").content.decode()
+        'data-testid="quick-create-client"'
+        in signed_in(owner).get("/r/order/new/").content.decode()
     )
 
     response = client.post(
@@ -382,9 +377,9 @@ def test_quick_create_in_a_modal_answers_the_new_id(shop, owner):
     assert '"for": "client"' in response["HX-Trigger"]
 
 
-def test_delete_and_restore(shop, owner):
+def test_delete_and_restore(shop, owner, signed_in):
     order = _order(owner, shop)
-    client = _client(owner)
+    client = signed_in(owner)
     assert 'data-testid="delete-record"' in client.get(f"/r/order/{order.pk}/").content.decode()
 
     deleted = client.post(f"/r/order/{order.pk}/delete/")
@@ -424,11 +419,11 @@ def _shown(html, slug):
     return None if found is None else not found.group(1)
 
 
-def test_visible_if_hides_a_field_by_formula(shop, owner):
+def test_visible_if_hides_a_field_by_formula(shop, owner, signed_in):
     _note_if_ready(owner)
     new = _order(owner, shop, state="new")
     ready = _order(owner, shop, state="ready")
-    client = _client(owner)
+    client = signed_in(owner)
 
     assert _shown(client.get(f"/r/order/{new.pk}/").content.decode(), "note") is False
     html = client.get(f"/r/order/{ready.pk}/").content.decode()
@@ -440,9 +435,9 @@ def test_visible_if_hides_a_field_by_formula(shop, owner):
 
 
 @pytest.mark.embedded
-def test_draft_shows_and_hides_fields_by_visible_if_while_typing(shop, owner):
+def test_draft_shows_and_hides_fields_by_visible_if_while_typing(shop, owner, signed_in):
     _note_if_ready(owner, own_section=True)
-    client = _client(owner)
+    client = signed_in(owner)
     order = _order(owner, shop, state="new")
     card = client.get(f"/r/order/{order.pk}/").content.decode()
     # the section holding only the hidden note is hidden too
@@ -466,13 +461,13 @@ def test_draft_shows_and_hides_fields_by_visible_if_while_typing(shop, owner):
     assert 'id="cv-total"' in typed_ready.content.decode()  # computed values still come along
 
 
-def test_draft_visibility_leaves_out_fields_hidden_from_the_user(shop, owner, clerk):
+def test_draft_visibility_leaves_out_fields_hidden_from_the_user(shop, owner, clerk, signed_in):
     _note_if_ready(owner)
     grant(clerk, "order", ops=("read", "create", "update"), fields={"note": "hidden"})
     grant(clerk, "client", ops=("read",), role="clients")
 
-    response = _client(clerk).post("/r/order/draft/", {"state": "ready"})
-    html = _client(clerk).get("/r/order/new/").content.decode()
+    response = signed_in(clerk).post("/r/order/draft/", {"state": "ready"})
+    html = signed_in(clerk).get("/r/order/new/").content.decode()
 
     assert response.status_code == 200
     assert "HX-Trigger" not in response  # no field on a condition the clerk may see
@@ -480,13 +475,13 @@ def test_draft_visibility_leaves_out_fields_hidden_from_the_user(shop, owner, cl
     assert _shown(html, "state") is True
 
 
-def test_draft_without_conditions_sends_no_visibility(shop, owner):
-    response = _client(owner).post("/r/order/draft/", {"state": "ready"})
+def test_draft_without_conditions_sends_no_visibility(shop, owner, signed_in):
+    response = signed_in(owner).post("/r/order/draft/", {"state": "ready"})
     assert response.status_code == 200
     assert "HX-Trigger" not in response
 
 
-def test_errors_of_a_field_hidden_by_visible_if_show_above_the_form(shop, owner):
+def test_errors_of_a_field_hidden_by_visible_if_show_above_the_form(shop, owner, signed_in):
     by = get_registry().entity("order").by_slug
     card_layout_set(
         entity="order",
@@ -512,7 +507,7 @@ def test_errors_of_a_field_hidden_by_visible_if_show_above_the_form(shop, owner)
         user=owner,
     )
 
-    response = _client(owner).post("/r/order/new/", {"state": "new"}, HTTP_HX_REQUEST="true")
+    response = signed_in(owner).post("/r/order/new/", {"state": "new"}, HTTP_HX_REQUEST="true")
 
     assert response.status_code == 400
     html = response.content.decode()
@@ -523,7 +518,7 @@ def test_errors_of_a_field_hidden_by_visible_if_show_above_the_form(shop, owner)
 
 
 def test_card_query_count_is_bounded_and_equal_for_5_and_20_lines(
-    shop, owner, clerk, django_assert_max_num_queries
+    shop, owner, clerk, django_assert_max_num_queries, signed_in
 ):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -533,7 +528,7 @@ def test_card_query_count_is_bounded_and_equal_for_5_and_20_lines(
     few = _order(owner, shop, lines=[_line(f"i{n}", n, "1.00") for n in range(5)])
     many = _order(owner, shop, lines=[_line(f"i{n}", n, "1.00") for n in range(20)])
     for user in (owner, clerk):
-        client = _client(user)
+        client = signed_in(user)
         client.get(f"/r/order/{few.pk}/")  # warm the schema and access caches
         counts = {}
         for order, lines in ((few, 5), (many, 20)):
@@ -547,10 +542,10 @@ def test_card_query_count_is_bounded_and_equal_for_5_and_20_lines(
             client.get(f"/r/order/{many.pk}/")
 
 
-def test_trashed_record_is_not_editable_and_lines_have_no_card(shop, owner):
+def test_trashed_record_is_not_editable_and_lines_have_no_card(shop, owner, signed_in):
     order = _order(owner, shop)
     record_delete(entity="order", record_id=order.pk, user=owner)
-    client = _client(owner)
+    client = signed_in(owner)
     assert client.post(f"/r/order/{order.pk}/", {"version": "1"}).status_code == 404
     assert client.get("/r/order_line/new/").status_code == 404
 
@@ -579,10 +574,10 @@ def every_type(owner, settings, tmp_path):
     return {"red": red, "blue": blue}
 
 
-def test_every_input_type_round_trips_through_the_card(every_type, owner):
+def test_every_input_type_round_trips_through_the_card(every_type, owner, signed_in):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    client = _client(owner)
+    client = signed_in(owner)
     red, blue = every_type["red"].pk, every_type["blue"].pk
     response = client.post(
         "/r/client/new/",
@@ -648,3 +643,78 @@ def test_every_input_type_round_trips_through_the_card(every_type, owner):
     assert again["vip"] is False
     assert again["tags"] == []
     assert again["kinds"] is None
+
+
+# -- values as on the other screens (the shop of conftest: priority colours, a technician) ----
+
+
+def _shop_order(owner, **data):
+    client = record_create(entity="client", data={"name": "Ann Archer"}, user=owner)
+    return client, record_create(entity="order", data={"client": client.pk, **data}, user=owner)
+
+
+@pytest.mark.embedded
+def test_choice_colours_are_checked_by_the_lists_rule(owner, shop_schema, signed_in):
+    # given: the priority "high" is #dc3545; "low" has a colour that is no colour
+    _client_record, order = _shop_order(owner, priority="high")
+    browser = signed_in(owner)
+    # when
+    html = browser.get(f"/r/order/{order.pk}/").content.decode()
+    # then: the chosen choice's colour is on the select, each option's checked colour with it
+    select = re.search(r'<select[^>]*data-testid="field-priority"[^>]*>', html).group(0)
+    assert "border-inline-start-color: #dc3545" in select
+    assert '<option value="high" selected data-colour="#dc3545">' in html
+    assert '<option value="low">' in html  # no colour at all rather than a bad one
+    assert "url(x)" not in html
+    # the list paints the same colour
+    html = browser.get("/r/order/?columns=priority").content.decode()
+    assert 'style="--cf-badge: #dc3545"' in html
+    assert "url(x)" not in html
+
+
+def test_an_inactive_user_keeps_their_name_everywhere(owner, clerk, shop_schema, signed_in):
+    # given: an order moved from the owner to a technician who has left since
+    retired = get_user_model().objects.create_user(username="retired")
+    _client_record, order = _shop_order(owner, technician=owner.pk)
+    record_update(
+        entity="order",
+        record_id=order.pk,
+        data={"technician": retired.pk},
+        version=order.version,
+        user=owner,
+    )
+    retired.is_active = False
+    retired.save()
+    grant(clerk, "order", "client", ops=("read",))
+    # then: the owner's select keeps them chosen, under their name (others choose among the
+    # active users only)
+    html = signed_in(owner).get(f"/r/order/{order.pk}/").content.decode()
+    assert f'<option value="{retired.pk}" selected>retired</option>' in html
+    # a reader sees the name, on the card, in the history and in the list
+    browser = signed_in(clerk)
+    html = browser.get(f"/r/order/{order.pk}/").content.decode()
+    assert re.search(r'data-testid="readonly-technician">retired<', html)
+    html = browser.get(f"/r/order/{order.pk}/history/").content.decode()
+    assert "retired" in html
+    assert f"#{retired.pk}" not in html
+    html = browser.get("/r/order/?columns=number,technician").content.decode()
+    assert ">retired<" in html
+
+
+def test_a_record_without_a_readable_title_reads_as_entity_and_id(
+    owner, clerk, shop_schema, signed_in
+):
+    # given: the clerk may read orders and clients, but not the clients' names (their titles)
+    client, order = _shop_order(owner)
+    grant(clerk, "order", ops=("read",))
+    grant(clerk, "client", ops=("read",), fields={"name": "hidden"}, role="clients")
+    browser = signed_in(clerk)
+    # then: "Client #id" on cards, where nothing else names the entity
+    html = browser.get(f"/r/order/{order.pk}/").content.decode()
+    assert re.search(rf'data-testid="readonly-client">Client #{client.pk}<', html)
+    html = browser.get(f"/r/client/{client.pk}/").content.decode()
+    assert re.search(rf'data-testid="card-title">Client #{client.pk}<', html)
+    # and "#id" in a list column headed "Client"
+    html = browser.get("/r/order/?columns=number,client").content.decode()
+    assert f">#{client.pk}</a>" in html
+    assert "Ann Archer" not in html

@@ -1,6 +1,6 @@
 // Record cards: child-table rows (add, remove, drag to reorder), link search-as-you-type,
-// quick create from a link field, choice colours, fields shown or hidden by the layout's
-// visible_if as the user types. Plain DOM + htmx; no framework.
+// quick create from a link field, the chosen choice's colour, fields shown or hidden by the
+// layout's visible_if as the user types. Plain DOM + htmx; no framework.
 (function () {
   "use strict";
 
@@ -54,22 +54,11 @@
     });
   }
 
-  function paintChoices(root) {
-    root.querySelectorAll("[data-color]").forEach(function (element) {
-      var colour = element.getAttribute("data-color");
-      if (!/^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20})$/.test(colour)) return;
-      if (element.tagName === "OPTION") {
-        element.style.setProperty("--cf-option-colour", colour);
-      } else {
-        element.style.backgroundColor = colour;
-      }
-    });
-    root.querySelectorAll("select.cf-choice").forEach(showChoiceColour);
-  }
-
+  // a choice select shows the chosen choice's colour; the server renders it on load and puts
+  // each option's colour, checked by the same rule as list badges, in data-colour
   function showChoiceColour(select) {
     var option = select.options[select.selectedIndex];
-    var colour = option && option.getAttribute("data-color");
+    var colour = option && option.getAttribute("data-colour");
     select.style.borderInlineStartWidth = colour ? "0.5rem" : "";
     select.style.borderInlineStartColor = colour || "";
   }
@@ -220,11 +209,6 @@
     if (form && event.detail) applyVisibility(form, event.detail);
   });
 
-  function setUp(root) {
-    makeSortable(root);
-    paintChoices(root);
-  }
-
-  document.addEventListener("DOMContentLoaded", function () { setUp(document); });
-  document.addEventListener("htmx:load", function (event) { setUp(event.detail.elt || document); });
+  document.addEventListener("DOMContentLoaded", function () { makeSortable(document); });
+  document.addEventListener("htmx:load", function (event) { makeSortable(event.detail.elt || document); });
 })();

@@ -22,8 +22,7 @@ from cardfile.metamodel.access import access_for
 from cardfile.metamodel.models import Field
 from cardfile.metamodel.records.filtering import ListParamsError, record_list
 from cardfile.metamodel.schema.dynamic import EntitySchema, get_registry
-
-from .cards.titles import Titles
+from cardfile.web.ui.display import Titles
 
 PER_ENTITY = 5
 MAX_QUERY = 200
@@ -114,7 +113,7 @@ def search(request: HttpRequest) -> HttpResponse:
                 {
                     "id": obj.pk,
                     "title": titles.title(schema, obj),
-                    "url": reverse("ui:record_card", args=[schema.slug, obj.pk]),
+                    "url": titles.card_url(schema, obj.pk),
                 }
                 for obj in rows[:PER_ENTITY]
             ]

@@ -8,14 +8,14 @@ rendered, read-only ones are text, and a user who may not change the record read
 
 Modules: `build` (the card from the layout), `widgets` (field inputs and line grids), `views`
 (create, edit, draft, delete, restore), `conflict`, `history`, `links` (link options, quick
-create), `titles` (records' titles and values as text), `common`.
+create), `common`. Titles of records and values as text are `cardfile.web.ui.display`'s,
+shared with the lists and search.
 """
 
 from django.urls import path
 
 from .history import record_history_view
 from .links import link_options
-from .titles import Titles
 from .views import (
     record_card,
     record_delete_view,
@@ -24,8 +24,6 @@ from .views import (
     record_restore_view,
     record_trashed,
 )
-
-__all__ = ["Titles", "urlpatterns"]
 
 urlpatterns = [
     path("<slug:entity>/new/", record_new, name="record_new"),

@@ -8,9 +8,8 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from cardfile.metamodel.schema.dynamic import EntitySchema
+from cardfile.web.ui.display import Titles, value_text
 from cardfile.web.ui.forms import FILE_TYPES, same_input
-
-from .titles import Titles, value_text
 
 
 def conflict_rows(

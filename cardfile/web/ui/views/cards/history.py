@@ -15,15 +15,15 @@ from cardfile.metamodel.fields import get_field_type
 from cardfile.metamodel.models import Field, RecordHistory
 from cardfile.metamodel.records import record_history
 from cardfile.metamodel.schema.dynamic import EntitySchema
+from cardfile.web.ui.display import Titles, raw_text, screen_entity, value_text
 
-from .common import card_entity, card_view
-from .titles import Titles, raw_text, value_text
+from .common import card_view
 
 
 @require_GET
 @card_view
 def record_history_view(request: HttpRequest, entity: str, record_id: int) -> HttpResponse:
-    registry, schema = card_entity(entity)
+    registry, schema = screen_entity(entity)
     entries = record_history(entity, record_id, user=request.user)
     titles = Titles(registry, access_for(request.user))
     shown = [_history_entry(schema, titles, entry) for entry in reversed(entries)]

@@ -15,9 +15,9 @@ from cardfile.core.exceptions import NotFound, PermissionDenied
 from cardfile.metamodel.access import access_for
 from cardfile.metamodel.records.filtering import ListParamsError, record_list
 from cardfile.metamodel.schema.dynamic import EntitySchema, get_registry
+from cardfile.web.ui.display import Titles
 
 from .common import card_view
-from .titles import Titles
 
 LINK_OPTIONS = 10
 

@@ -33,6 +33,7 @@ from cardfile.metamodel.records import (
 )
 from cardfile.metamodel.records.filtering import record_detail, record_list
 from cardfile.metamodel.schema.dynamic import EntitySchema, SchemaRegistry
+from cardfile.web.ui.display import Titles, screen_entity
 from cardfile.web.ui.forms import FormState, data_from_form, form_from_post
 
 from .build import (
@@ -44,10 +45,9 @@ from .build import (
     new_state,
     stored_state,
 )
-from .common import card_entity, card_view, redirect
+from .common import card_view, redirect
 from .conflict import conflict_rows
 from .links import quick_created
-from .titles import Titles
 
 
 def _render_card(request: HttpRequest, card: Card, status: int = 200) -> HttpResponse:
@@ -60,7 +60,7 @@ def _render_card(request: HttpRequest, card: Card, status: int = 200) -> HttpRes
 
 @card_view
 def record_new(request: HttpRequest, entity: str) -> HttpResponse:
-    registry, schema = card_entity(entity)
+    registry, schema = screen_entity(entity)
     modal = request.GET.get("modal") == "1" or request.POST.get("modal") == "1"
     link_for = (request.GET.get("for") or request.POST.get("for") or "")[:200]
     if request.method != "POST":
@@ -107,7 +107,7 @@ def _in_trash(request: HttpRequest, entity: str, record_id: int) -> bool:
 
 @card_view
 def record_card(request: HttpRequest, entity: str, record_id: int) -> HttpResponse:
-    registry, schema = card_entity(entity)
+    registry, schema = screen_entity(entity)
     obj = record_detail(entity, record_id, user=request.user)
     if obj is None and request.method != "POST" and _in_trash(request, entity, record_id):
         return HttpResponseRedirect(reverse("ui:record_trashed", args=[entity, record_id]))
@@ -161,7 +161,7 @@ def _record_save(
 def record_draft(request: HttpRequest, entity: str, record_id: int | None = None) -> HttpResponse:
     """The computed values of the form as typed (not saved), as out-of-band swaps; and, in
     the ``cf:visibility`` event, the fields whose ``visible_if`` shows or hides them now."""
-    registry, schema = card_entity(entity)
+    registry, schema = screen_entity(entity)
     state = form_from_post(registry, schema, request.POST)
     data = data_from_form(registry, schema, state)
     draft = draft_open(entity=schema, values=data, user=request.user, record_id=record_id)
@@ -229,7 +229,7 @@ def _computed_text(f: Field, value: Any, locale: str) -> str:
 @require_POST
 @card_view
 def record_delete_view(request: HttpRequest, entity: str, record_id: int) -> HttpResponse:
-    _registry, schema = card_entity(entity)
+    _registry, schema = screen_entity(entity)
     try:
         record_delete(entity=entity, record_id=record_id, user=request.user)
     except RecordProtected as error:
@@ -246,7 +246,7 @@ def record_delete_view(request: HttpRequest, entity: str, record_id: int) -> Htt
 @require_POST
 @card_view
 def record_restore_view(request: HttpRequest, entity: str, record_id: int) -> HttpResponse:
-    _registry, schema = card_entity(entity)
+    _registry, schema = screen_entity(entity)
     record_restore(entity=entity, record_id=record_id, user=request.user)
     messages.success(
         request,
@@ -259,7 +259,7 @@ def record_restore_view(request: HttpRequest, entity: str, record_id: int) -> Ht
 @card_view
 def record_trashed(request: HttpRequest, entity: str, record_id: int) -> HttpResponse:
     """A record in the trash: what it was, and a restore button for those who may."""
-    registry, schema = card_entity(entity)
+    registry, schema = screen_entity(entity)
     obj = record_list(entity, {}, in_trash=True, user=request.user).filter(pk=record_id).first()
     if obj is None:
         raise NotFound(_("There is no %(entity)s #%(id)s.") % {"entity": entity, "id": record_id})

@@ -13,8 +13,8 @@ from cardfile.metamodel.access import Access
 from cardfile.metamodel.fields import get_field_type
 from cardfile.metamodel.fields.computed import COMPUTED_TYPES
 from cardfile.metamodel.models import Field
-from cardfile.metamodel.records import record_to_dict
 from cardfile.metamodel.schema.dynamic import EntitySchema, SchemaRegistry
+from cardfile.web.ui.display import Titles, choice_badge, choices_of, stored_text
 from cardfile.web.ui.forms import (
     FILE_TYPES,
     FormState,
@@ -24,8 +24,6 @@ from cardfile.web.ui.forms import (
     line_fields,
     line_prefix,
 )
-
-from .titles import Titles
 
 _INPUT_KINDS = {
     "text": "text",
@@ -70,6 +68,7 @@ class FieldView:
     users: list[tuple[str, str]] = field(default_factory=list)
     files: list[dict[str, str]] = field(default_factory=list)
     computed_id: str = ""
+    colour: str = ""  # the chosen choice's checked colour (`choice_colour`)
     entity: str = ""
     target: str = ""
     quick_create: bool = False
@@ -208,22 +207,27 @@ class FieldWidgets:
             ).default_currency(f)
         elif f.type in ("choice", "multi_choice"):
             chosen = value if isinstance(value, list) else [value]
-            view.choices = [
-                {
-                    "value": c["value"],
-                    "label": c.get("label") or c["value"],
-                    "color": c.get("color") or "",
-                    "selected": c["value"] in chosen,
-                }
-                for c in f.options.get("choices", [])
-            ]
+            for choice in choices_of(f).values():
+                badge = choice_badge(choice)  # its colour as lists and boards show it
+                selected = choice["value"] in chosen
+                view.choices.append(
+                    {
+                        "value": choice["value"],
+                        "label": badge.label,
+                        "colour": badge.colour,
+                        "selected": selected,
+                    }
+                )
+            if f.type == "choice":
+                view.colour = next((c["colour"] for c in view.choices if c["selected"]), "")
         elif f.type in ("link", "multi_link"):
             self._link(view, f, value, labels.get(name))
         elif f.type == "user":
-            users = self.titles.users()
+            users = self.titles.active_users()
             view.users = [(str(pk), username) for pk, username in users.items()]
             if value and str(value).isdigit() and int(value) not in users:
-                view.users.append((str(value), f"#{value}"))
+                # an inactive user stays chosen, under their name
+                view.users.append((str(value), self.titles.user(value)))
         elif f.type in FILE_TYPES:
             view.files = self.files(f, obj)
         return view
@@ -256,26 +260,7 @@ class FieldWidgets:
 
     def display(self, schema: EntitySchema, f: Field, obj: Any) -> str:
         """A value the user reads only, formatted for their language."""
-        if obj is None:
-            return ""
-        ftype = get_field_type(f.type)
-        if f.type == "multi_link":
-            target = self.registry.entity_by_id(f.options["target_id"])
-            ids = obj.__dict__.get("_cf_links", {}).get(f.pk)
-            if ids is None:
-                ids = record_to_dict(schema, obj, registry=self.registry).get(f.slug) or []
-            self.titles.load(target, ids)
-            return ", ".join(self.titles.of(target, pk) for pk in ids)
-        value = ftype.get_value(f, obj)
-        if value is None:
-            return ""
-        if f.type == "link":
-            return self.titles.of(self.registry.entity_by_id(f.options["target_id"]), value)
-        if f.type == "user":
-            return self.titles.user(value)
-        if f.type in FILE_TYPES:
-            return ", ".join(item["name"] for item in self.files(f, obj))
-        return ftype.format(f, value, locale=self.locale)
+        return stored_text(self.titles, schema, f, obj)
 
     # -- child tables --------------------------------------------------------------------------
 

@@ -1,31 +1,18 @@
-"""What every list screen starts from: the entity behind the URL, the 403 page, the card URLs
-and the saved view the query opens."""
+"""What every list screen starts from: the 403 page, the board fields, the saved view the query
+opens and whether htmx asks for a part of the page (the entity behind the URL is
+`cardfile.web.ui.display.screen_entity`)."""
 
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
 from cardfile.core.exceptions import NotFound
 from cardfile.metamodel.access import Access
 from cardfile.metamodel.models import Field, SavedView
 from cardfile.metamodel.saved_views import saved_view_get
-from cardfile.metamodel.schema.dynamic import EntitySchema, SchemaRegistry, get_registry
-
-
-def entity_or_404(slug: str) -> tuple[SchemaRegistry, EntitySchema]:
-    """The entity of a list screen; unknown ones and line entities (their records live in
-    their parent's card) are 404."""
-    registry = get_registry()
-    try:
-        schema = registry.entity(slug)
-    except NotFound:
-        raise Http404(_("There is no entity %(entity)s.") % {"entity": slug}) from None
-    if schema.parent_field is not None:
-        raise Http404(_("There is no entity %(entity)s.") % {"entity": slug})
-    return registry, schema
+from cardfile.metamodel.schema.dynamic import EntitySchema
 
 
 def denied(request: HttpRequest, schema: EntitySchema, message: str) -> HttpResponse:
@@ -45,21 +32,6 @@ def read_denied(request: HttpRequest, schema: EntitySchema) -> HttpResponse:
     )
 
 
-def card_urls(entity: str) -> tuple[str, str]:
-    """The prefix of a record card's URL (``<prefix><id>/``) and the new-record URL: the card
-    screens' own names when they are there, else their agreed paths under the list's."""
-    base = reverse("ui:record_list", args=[entity])
-    try:
-        card = reverse("ui:record_card", args=[entity, 0])[: -len("0/")]
-    except NoReverseMatch:
-        card = base
-    try:
-        new = reverse("ui:record_new", args=[entity])
-    except NoReverseMatch:
-        new = base + "new/"
-    return card, new
-
-
 def choice_fields(schema: EntitySchema, access: Access) -> list[Field]:
     """The choice fields the user may read: one kanban board each."""
     hidden = access.hidden(schema)
@@ -77,3 +49,10 @@ def open_view(request: HttpRequest, schema: EntitySchema) -> SavedView | None:
         return saved_view_get(schema.slug, int(raw), request.user)
     except NotFound as error:
         raise Http404(error.message) from None
+
+
+def wants_part(request: HttpRequest, element_id: str) -> bool:
+    """Whether this is an htmx request for the element ``element_id`` alone (not a history
+    restore, which needs the whole page)."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request and htmx.target == element_id

@@ -13,7 +13,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -24,9 +23,10 @@ from cardfile.metamodel.records import record_update
 from cardfile.metamodel.records.exceptions import RecordConflict, RecordValidationError
 from cardfile.metamodel.records.filtering import record_list
 from cardfile.metamodel.schema.dynamic import EntitySchema, SchemaRegistry
+from cardfile.web.ui.display import Badge, Titles, choice_badge, choices_of, screen_entity
 
-from .cells import Badge, Row, TitleReader, build_rows, choice_badge, choices_of, link_columns
-from .common import card_urls, choice_fields, entity_or_404, open_view, read_denied
+from .cells import Row, build_rows, link_columns
+from .common import choice_fields, open_view, read_denied, wants_part
 from .filters import query_records
 from .state import ListState, read_state
 
@@ -49,7 +49,7 @@ def _card_fields(
 ) -> tuple[Field | None, list[Field]]:
     """The title field (None when there is none the user may read) and the fields a card
     shows: the title first, then the first of the list's columns but the board's own field."""
-    title = TitleReader(registry, access, get_language()).title_field(schema)
+    title = Titles(registry, access).title_field(schema)
     shown = [f for f in state.columns if f.pk not in (choice.pk, getattr(title, "pk", None))]
     return title, ([title] if title is not None else []) + shown[:CARD_FIELDS]
 
@@ -63,16 +63,11 @@ class KanbanColumn:
     cards: list[Row] = field(default_factory=list)
 
 
-def _wants_board(request: HttpRequest) -> bool:
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request and htmx.target == "kanban-board"
-
-
 @login_required
 @require_GET
 def record_kanban(request: HttpRequest, entity: str, field_slug: str) -> HttpResponse:
     """The board page, or only the board for an htmx request aimed at it (quick search)."""
-    registry, schema = entity_or_404(entity)
+    registry, schema = screen_entity(entity)
     access = access_for(request.user)
     if not access.can("read", schema):
         return read_denied(request, schema)
@@ -86,8 +81,7 @@ def record_kanban(request: HttpRequest, entity: str, field_slug: str) -> HttpRes
     found = query_records(schema, state, access, request.user)
     queryset, errors = found.queryset, found.errors
     objs = list(queryset[: KANBAN_LIMIT + 1]) if queryset is not None else []
-    card_prefix, new_url = card_urls(entity)
-    rows = build_rows(registry, schema, objs[:KANBAN_LIMIT], fields, access, card_prefix)
+    rows = build_rows(registry, schema, objs[:KANBAN_LIMIT], fields, access)
     columns = [KanbanColumn(value, choice_badge(c)) for value, c in choices_of(choice).items()]
     by_value = {column.value: column for column in columns}
     blank = KanbanColumn("", Badge(_("No value")))
@@ -112,11 +106,11 @@ def record_kanban(request: HttpRequest, entity: str, field_slug: str) -> HttpRes
         "list_url": reverse("ui:record_list", args=[entity]) + state_query,
         "state_query": state_query,
         "move_state": urlencode(state_items),
-        "new_url": new_url,
+        "new_url": reverse("ui:record_new", args=[entity]),
         "can_create": access.can("create", schema),
         "kanban_fields": choice_fields(schema, access),
     }
-    if _wants_board(request):
+    if wants_part(request, "kanban-board"):
         response = render(request, "ui/kanban_board.html", {**context, "oob": True})
     else:
         response = render(request, "ui/kanban.html", context)
@@ -134,7 +128,7 @@ def _toast(response: HttpResponse, text: str, level: str) -> HttpResponse:
 def record_kanban_move(request: HttpRequest, entity: str, field_slug: str) -> HttpResponse:
     """Move a card: set the choice field of one record to ``value`` based on its ``version``.
     Answers the card (200) or a refusal with its status and a toast saying why."""
-    registry, schema = entity_or_404(entity)
+    registry, schema = screen_entity(entity)
     access = access_for(request.user)
     if not access.can("read", schema):
         raise Http404(_("There is no entity %(entity)s.") % {"entity": entity})
@@ -167,8 +161,7 @@ def record_kanban_move(request: HttpRequest, entity: str, field_slug: str) -> Ht
     queryset = record_list(
         entity, {}, expand=link_columns(registry, schema, fields, access), user=request.user
     ).filter(pk=int(raw_id))
-    card_prefix, _new = card_urls(entity)
-    rows = build_rows(registry, schema, list(queryset), fields, access, card_prefix)
+    rows = build_rows(registry, schema, list(queryset), fields, access)
     label = choices_of(choice).get(value or "", {}).get("label") or value or _("No value")
     text = _("Moved to %(value)s.") % {"value": label}
     if not rows:  # the change took the record out of what the user may read

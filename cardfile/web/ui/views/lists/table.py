@@ -13,7 +13,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.utils.translation import get_language
 from django.views.decorators.http import require_GET
 
 from cardfile.metamodel.access import Access, access_for
@@ -21,9 +20,10 @@ from cardfile.metamodel.models import Field
 from cardfile.metamodel.records.filtering import UNSORTABLE_TYPES
 from cardfile.metamodel.saved_views import NO_VALUE, PAGE_SIZES, filter_fields, saved_view_list
 from cardfile.metamodel.schema.dynamic import EntitySchema, SchemaRegistry, get_registry
+from cardfile.web.ui.display import Titles, screen_entity
 
-from .cells import END_ALIGNED, TitleReader, build_rows
-from .common import card_urls, choice_fields, entity_or_404, open_view, read_denied
+from .cells import END_ALIGNED, build_rows
+from .common import choice_fields, open_view, read_denied, wants_part
 from .filters import query_records
 from .state import ListState, columnable, read_state
 
@@ -49,13 +49,13 @@ class Header:
     end: bool = False
 
 
-def _sort_key(registry: SchemaRegistry, f: Field, reader: TitleReader) -> str:
+def _sort_key(registry: SchemaRegistry, f: Field, titles: Titles) -> str:
     """What clicking a column's header sorts by: a link column by the linked records'
     titles (as a person reads the column), any other by its own value."""
     if f.type != "link":
         return f.slug
     target = registry.entity_by_id(f.options["target_id"])
-    title = reader.title_field(target) if reader.access.can("read", target) else None
+    title = titles.title_field(target) if titles.access.can("read", target) else None
     if title is None or title.type in UNSORTABLE_TYPES or title.type == "link":
         return f.slug
     return f"{f.slug}__{title.slug}"
@@ -64,14 +64,14 @@ def _sort_key(registry: SchemaRegistry, f: Field, reader: TitleReader) -> str:
 def _headers(registry: SchemaRegistry, state: ListState, access: Access) -> list[Header]:
     levels = _sort_levels(state.sort)
     keys = [key for key, _desc in levels]
-    reader = TitleReader(registry, access, get_language())
+    titles = Titles(registry, access)
     headers = []
     for f in state.columns:
         end = f.type in END_ALIGNED
         if f.type in UNSORTABLE_TYPES:
             headers.append(Header(f, False, end=end))
             continue
-        key = _sort_key(registry, f, reader)
+        key = _sort_key(registry, f, titles)
         level = keys.index(key) + 1 if key in keys else 0
         descending = levels[level - 1][1] if level else False
         alone = f"-{key}" if level == 1 and len(levels) == 1 and not descending else key
@@ -110,7 +110,6 @@ def _pages(page: int, pages: int) -> list[int | None]:
 def _list_context(request: HttpRequest, schema: EntitySchema, state: ListState) -> dict[str, Any]:
     registry = get_registry()
     access = access_for(request.user)
-    card_prefix, new_url = card_urls(schema.slug)
     found = query_records(schema, state, access, request.user)
     queryset, errors = found.queryset, found.errors
     total, rows, pages = 0, [], 1
@@ -120,7 +119,7 @@ def _list_context(request: HttpRequest, schema: EntitySchema, state: ListState) 
         state.page = min(state.page, pages)
         start = (state.page - 1) * state.page_size
         objs = list(queryset[start : start + state.page_size])
-        rows = build_rows(registry, schema, objs, state.columns, access, card_prefix)
+        rows = build_rows(registry, schema, objs, state.columns, access)
     first = (state.page - 1) * state.page_size + 1 if rows else 0
     return {
         "schema": schema,
@@ -138,7 +137,7 @@ def _list_context(request: HttpRequest, schema: EntitySchema, state: ListState) 
         "where_expression": found.where,
         "multi_sort": len(_sort_levels(state.sort)) > 1,
         "list_url": reverse("ui:record_list", args=[schema.slug]),
-        "new_url": new_url,
+        "new_url": reverse("ui:record_new", args=[schema.slug]),
         "can_create": access.can("create", schema),
         "filter_count": state.filter_count,
     }
@@ -177,23 +176,18 @@ def _toolbar_context(
     }
 
 
-def _wants_results(request: HttpRequest) -> bool:
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request and htmx.target == "list-results"
-
-
 @login_required
 @require_GET
 def record_list_view(request: HttpRequest, entity: str) -> HttpResponse:
     """The list page, or only its results for an htmx request aimed at them."""
-    _registry, schema = entity_or_404(entity)
+    _registry, schema = screen_entity(entity)
     access = access_for(request.user)
     if not access.can("read", schema):
         return read_denied(request, schema)
     view = open_view(request, schema)
     state = read_state(request.GET, schema, access, view)
     context = _list_context(request, schema, state)
-    if _wants_results(request):
+    if wants_part(request, "list-results"):
         # the toolbar's count of active filters is outside the results: sent out of band
         response = render(request, "ui/_list_results.html", {**context, "oob": True})
     else:

@@ -22,8 +22,9 @@ from cardfile.metamodel.saved_views import (
     saved_view_update,
 )
 from cardfile.metamodel.schema.dynamic import EntitySchema
+from cardfile.web.ui.display import screen_entity
 
-from .common import denied, entity_or_404
+from .common import denied
 from .state import read_state
 
 
@@ -56,7 +57,7 @@ def _save_refused(
 @login_required
 @require_POST
 def view_create(request: HttpRequest, entity: str) -> HttpResponse:
-    _registry, schema = entity_or_404(entity)
+    _registry, schema = screen_entity(entity)
     access = access_for(request.user)
     if not access.can("read", schema):
         raise Http404(_("There is no entity %(entity)s.") % {"entity": entity})
@@ -77,7 +78,7 @@ def view_create(request: HttpRequest, entity: str) -> HttpResponse:
 @login_required
 @require_POST
 def view_update(request: HttpRequest, entity: str, view_id: int) -> HttpResponse:
-    _registry, schema = entity_or_404(entity)
+    _registry, schema = screen_entity(entity)
     access = access_for(request.user)
     view = None
     try:
@@ -96,7 +97,7 @@ def view_update(request: HttpRequest, entity: str, view_id: int) -> HttpResponse
 @login_required
 @require_POST
 def view_delete(request: HttpRequest, entity: str, view_id: int) -> HttpResponse:
-    _registry, schema = entity_or_404(entity)
+    _registry, schema = screen_entity(entity)
     try:
         saved_view_delete(entity=entity, view_id=view_id, user=request.user)
     except NotFound as error:
