@@ -22,6 +22,7 @@ from cardfile.metamodel.access.definitions import (
     visible_rows,
 )
 from cardfile.metamodel.schema.dynamic import EntitySchema, get_registry
+from cardfile.web.ui.display.titles import Titles
 
 from .common import config_view
 
@@ -32,20 +33,16 @@ SAMPLE_RECORDS = 20
 def sample_records(user: Any, schema: EntitySchema) -> list[tuple[int, str]]:
     """The first records the user may read, as ``(id, "#id title")``; one query."""
     access = access_for(user)
-    title = next(
-        (
-            f
-            for f in schema.fields
-            if f.pk == schema.entity.title_field_id and f.pk not in access.hidden(schema)
-        ),
-        None,
-    )
+    registry = get_registry()
     queryset = schema.objects()
     if not access.is_owner:
-        queryset = visible_rows(access, get_registry(), schema, queryset)
-    columns = ["pk", title.attname] if title is not None and title.type != "choice" else ["pk"]
-    rows = queryset.order_by("pk").values_list(*columns)[:SAMPLE_RECORDS]
-    return [(row[0], f"#{row[0]} {row[1] or ''}".strip()) for row in rows]
+        queryset = visible_rows(access, registry, schema, queryset)
+    titles = Titles(registry, access)
+    samples = []
+    for obj in queryset.order_by("pk")[:SAMPLE_RECORDS]:
+        title = titles.title(schema, obj, bare=True)
+        samples.append((obj.pk, title if title == f"#{obj.pk}" else f"#{obj.pk} {title}"))
+    return samples
 
 
 def formula_names(user: Any, schema: EntitySchema) -> list[dict[str, str]]:
