@@ -51,6 +51,18 @@ def test_list_renders_rows_with_formatted_values(owner, shop, signed_in):
     assert 'data-testid="kanban-link-state"' in html
 
 
+@pytest.mark.embedded
+def test_phones_and_addresses_keep_left_to_right_in_a_right_to_left_page(owner, shop, signed_in):
+    browser = signed_in(owner)
+    browser.cookies["django_language"] = "ar"
+    html = browser.get("/r/client/?columns=name,phone").content.decode()
+    assert 'dir="rtl"' in html
+    # a phone's groups of digits would otherwise be laid out right to left
+    assert re.search(r'<span dir="ltr">[^<]*30 ?90 ?18 ?20</span>', html)
+    card = browser.get(f"/r/client/{shop['ann'].pk}/").content.decode()
+    assert re.search(r'data-testid="field-phone"[^>]*dir="ltr"', card)
+
+
 def test_unknown_and_line_entities_are_404_and_no_read_right_is_403(owner, clerk, shop, signed_in):
     browser = signed_in(owner)
     assert browser.get("/r/nothing/").status_code == 404
@@ -239,7 +251,7 @@ def test_pagination_pages_through_all_rows(owner, shop, signed_in):
     browser = signed_in(owner)
     html = browser.query("/r/client/", page_size="10", sort="name").content.decode()
     assert 'data-testid="pagination"' in html
-    assert re.search(r'data-testid="pagination-range">1–10 of 32<', html)
+    assert re.search(r'data-testid="pagination-range"><bdi>1–10</bdi> of 32<', html)
     assert 'data-testid="page-4"' in html
     seen = []
     for page in (1, 2, 3, 4):
@@ -252,7 +264,7 @@ def test_pagination_pages_through_all_rows(owner, shop, signed_in):
     assert len(_rows(html)) == 2
     # one page: the pagination is there all the same, with its range and no page links
     html = browser.query("/r/client/", page_size="50").content.decode()
-    assert re.search(r'data-testid="pagination-range">1–32 of 32<', html)
+    assert re.search(r'data-testid="pagination-range"><bdi>1–32</bdi> of 32<', html)
     assert 'data-testid="page-1"' not in html
     html = browser.query("/r/client/", search="nobody by this name").content.decode()
     assert re.search(r'data-testid="pagination-range">No records<', html)

@@ -5,9 +5,10 @@ history, conflicts, search): titles of records and names of users (`titles`), va
 from .choices import Badge, choice_badge, choice_colour, choices_of
 from .entities import screen_entity
 from .titles import Titles
-from .values import linked_ids, raw_text, stored_text, value_text
+from .values import LEFT_TO_RIGHT_TYPES, linked_ids, raw_text, stored_text, value_text
 
 __all__ = [
+    "LEFT_TO_RIGHT_TYPES",
     "Badge",
     "Titles",
     "choice_badge",

@@ -16,6 +16,10 @@ from cardfile.metamodel.schema.dynamic import EntitySchema
 
 from .titles import Titles
 
+# Values written left to right whatever the language (numbers of phones, addresses); shown in
+# a right-to-left page they keep their order only when marked so.
+LEFT_TO_RIGHT_TYPES = frozenset({"phone", "email", "url"})
+
 
 def linked_ids(titles: Titles, schema: EntitySchema, f: Field, obj: Any) -> list[int]:
     """The ids a stored record's multi-link holds (loaded with the row, else read)."""

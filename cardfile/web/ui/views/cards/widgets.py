@@ -14,7 +14,13 @@ from cardfile.metamodel.fields import get_field_type
 from cardfile.metamodel.fields.computed import COMPUTED_TYPES
 from cardfile.metamodel.models import Field
 from cardfile.metamodel.schema.dynamic import EntitySchema, SchemaRegistry
-from cardfile.web.ui.display import Titles, choice_badge, choices_of, stored_text
+from cardfile.web.ui.display import (
+    LEFT_TO_RIGHT_TYPES,
+    Titles,
+    choice_badge,
+    choices_of,
+    stored_text,
+)
 from cardfile.web.ui.forms import (
     FILE_TYPES,
     FormState,
@@ -72,6 +78,12 @@ class FieldView:
     entity: str = ""
     target: str = ""
     quick_create: bool = False
+
+    @property
+    def ltr(self) -> bool:
+        """Written left to right in every language (phones, e-mail addresses)."""
+        return self.field.type in LEFT_TO_RIGHT_TYPES
+
     # False: the layout's visible_if is FALSE for now (rendered hidden and disabled)
     shown: bool = True
 

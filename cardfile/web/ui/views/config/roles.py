@@ -21,6 +21,7 @@ from cardfile.metamodel.access.services import (
     role_list,
     role_update,
 )
+from cardfile.metamodel.models import EntityRights
 from cardfile.metamodel.schema.dynamic import get_registry
 
 from .common import FormErrors, checkbox, form_errors, owner_view, render_form
@@ -107,7 +108,7 @@ def _render(request, values, role=None, error: CardfileError | None = None) -> H
         "values": values,
         "role": role,
         "rows": _entity_rows(values, errors),
-        "operations": OPERATIONS,
+        "operations": [EntityRights._meta.get_field(f"can_{op}").verbose_name for op in OPERATIONS],
         "section": "roles",
     }
     return render_form(request, "ui/config/role_form.html", context, error=error)

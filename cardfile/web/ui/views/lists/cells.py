@@ -13,6 +13,7 @@ from cardfile.metamodel.models import Field
 from cardfile.metamodel.records.filtering import expand_fields
 from cardfile.metamodel.schema.dynamic import EntitySchema, SchemaRegistry
 from cardfile.web.ui.display import (
+    LEFT_TO_RIGHT_TYPES,
     Badge,
     Titles,
     choice_badge,
@@ -33,6 +34,7 @@ class Cell:
     badges: list[Badge] = field(default_factory=list)
     links: list[tuple[str, str]] = field(default_factory=list)  # (text, href)
     value: Any = None
+    ltr: bool = False  # written left to right in every language (phones, e-mail addresses)
 
 
 @dataclass
@@ -134,4 +136,4 @@ def _cell(titles: Titles, schema: EntitySchema, f: Field, obj: Any) -> Cell:
     if f.type in ("formula", "lookup", "rollup"):
         end = ftype.storage(f)[0].name in END_ALIGNED
     kind = "long" if f.type in ("long_text", "json") else "text"
-    return Cell(kind=kind, text=text, end=end)
+    return Cell(kind=kind, text=text, end=end, ltr=f.type in LEFT_TO_RIGHT_TYPES)

@@ -92,6 +92,7 @@ def record_kanban(request: HttpRequest, entity: str, field_slug: str) -> HttpRes
     can_move = access.can("update", schema) and choice.pk not in access.entity(schema).read_only
     context: dict[str, Any] = {
         "schema": schema,
+        "entity_slug": schema.slug,  # the menu marks the entity shown
         "state": state,
         "choice": choice,
         "columns": columns,

@@ -191,7 +191,7 @@ def record_list_view(request: HttpRequest, entity: str) -> HttpResponse:
         # the toolbar's count of active filters is outside the results: sent out of band
         response = render(request, "ui/_list_results.html", {**context, "oob": True})
     else:
-        context.update(_toolbar_context(request, schema, state))
+        context.update(_toolbar_context(request, schema, state), entity_slug=schema.slug)
         response = render(request, "ui/list.html", context)
     patch_vary_headers(response, ["HX-Request", "HX-Target"])
     return response
