@@ -718,3 +718,33 @@ def test_a_record_without_a_readable_title_reads_as_entity_and_id(
     html = browser.get("/r/order/?columns=number,client").content.decode()
     assert f">#{client.pk}</a>" in html
     assert "Ann Archer" not in html
+
+
+def test_files_download_only_within_the_records_rights(every_type, owner, clerk, signed_in):
+    from django.contrib.auth import get_user_model
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    # given: a client with a file, uploaded through the card
+    client = signed_in(owner)
+    upload = SimpleUploadedFile("p.txt", b"hello", content_type="text/plain")
+    created = client.post("/r/client/new/", {"name": "Ivan", "photo": upload})
+    client_id = int(re.search(r"/r/client/(\d+)/", created["Location"]).group(1))
+    url = f"/r/client/{client_id}/files/photo/0/"
+
+    # then: the card links to the download, which the owner gets as an attachment
+    assert f'href="{url}"' in client.get(f"/r/client/{client_id}/").content.decode()
+    got = client.get(url)
+    assert got.status_code == 200
+    assert b"".join(got.streaming_content) == b"hello"
+    assert got["Content-Disposition"].startswith("attachment")
+    assert got["Content-Security-Policy"] == "sandbox"
+    assert client.get(f"/r/client/{client_id}/files/photo/1/").status_code == 404
+    assert client.get(f"/r/client/{client_id}/files/name/0/").status_code == 404
+
+    # and nobody else gets it without reading the record and the field
+    assert signed_in(clerk).get(url).status_code == 403
+    grant(clerk, "client", ops=("read",), fields={"photo": "hidden"})
+    assert signed_in(clerk).get(url).status_code == 404
+    outsider = get_user_model().objects.create_user(username="outsider", password="x-long-pass")
+    grant(outsider, "client", ops=("read",), rule='name = "Bob"', role="bobs")
+    assert signed_in(outsider).get(url).status_code == 404

@@ -8,12 +8,13 @@ rendered, read-only ones are text, and a user who may not change the record read
 
 Modules: `build` (the card from the layout), `widgets` (field inputs and line grids), `views`
 (create, edit, draft, delete, restore), `conflict`, `history`, `links` (link options, quick
-create), `common`. Titles of records and values as text are `cardfile.web.ui.display`'s,
-shared with the lists and search.
+create), `files` (downloads within the record's rights), `common`. Titles of records and values
+as text are `cardfile.web.ui.display`'s, shared with the lists and search.
 """
 
 from django.urls import path
 
+from .files import record_file
 from .history import record_history_view
 from .links import link_options
 from .views import (
@@ -35,4 +36,9 @@ urlpatterns = [
     path("<slug:entity>/<int:record_id>/delete/", record_delete_view, name="record_delete"),
     path("<slug:entity>/<int:record_id>/restore/", record_restore_view, name="record_restore"),
     path("<slug:entity>/<int:record_id>/trash/", record_trashed, name="record_trashed"),
+    path(
+        "<slug:entity>/<int:record_id>/files/<slug:field_slug>/<int:index>/",
+        record_file,
+        name="record_file",
+    ),
 ]

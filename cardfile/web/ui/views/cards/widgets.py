@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.files.storage import default_storage
+from django.urls import reverse
 from django.utils.translation import get_language
 
 from cardfile.metamodel.access import Access
@@ -260,13 +260,21 @@ class FieldWidgets:
         ]
 
     def files(self, f: Field, obj: Any) -> list[dict[str, str]]:
+        """The record's files with their download links (`files.record_file`, which checks the
+        rights again); a line's files are named without a link."""
         if obj is None:
             return []
         value = get_field_type(f.type).get_value(f, obj)
         items = value if isinstance(value, list) else [value] if value else []
+        own = f.entity_id == self.schema.entity.pk
         return [
-            {"name": item.get("name", ""), "url": default_storage.url(item["path"])}
-            for item in items
+            {
+                "name": item.get("name", ""),
+                "url": reverse("ui:record_file", args=[self.schema.slug, obj.pk, f.slug, index])
+                if own
+                else "",
+            }
+            for index, item in enumerate(items)
             if isinstance(item, dict) and item.get("path")
         ]
 
