@@ -64,6 +64,26 @@ def build_shop_schema(user=None):
     return get_registry()
 
 
+def add_line_amounts(user=None, total="SUM(lines.amount)"):
+    """On the shop schema: order_line.amount = qty * price and order.total = ``total``."""
+    field_create(
+        entity="order_line",
+        slug="amount",
+        label="Amount",
+        type="formula",
+        options={"expression": "qty * price"},
+        user=user,
+    )
+    field_create(
+        entity="order",
+        slug="total",
+        label="Total",
+        type="formula",
+        options={"expression": total},
+        user=user,
+    )
+
+
 def build_shop_with_tags(user=None):
     """The shop schema plus tags (multi_link on client) and a technician (user on order)."""
     build_shop_schema(user)

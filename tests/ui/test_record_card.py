@@ -13,7 +13,7 @@ from cardfile.metamodel.layouts import card_layout_set
 from cardfile.metamodel.records import record_create, record_delete, record_update
 from cardfile.metamodel.schema.dynamic import get_registry
 from cardfile.metamodel.schema.field_services import field_create
-from tests.builders import build_shop_schema, build_shop_with_tags, grant
+from tests.builders import add_line_amounts, build_shop_schema, build_shop_with_tags, grant
 
 
 def _line(item, qty, price):
@@ -24,22 +24,7 @@ def _line(item, qty, price):
 def shop(owner):
     build_shop_schema(owner)
     field_create(entity="order_line", slug="position", label="Pos", type="integer", user=owner)
-    field_create(
-        entity="order_line",
-        slug="amount",
-        label="Amount",
-        type="formula",
-        options={"expression": "qty * price"},
-        user=owner,
-    )
-    field_create(
-        entity="order",
-        slug="total",
-        label="Total",
-        type="formula",
-        options={"expression": "SUM(lines.amount)"},
-        user=owner,
-    )
+    add_line_amounts(owner)
     field_create(entity="order", slug="note", label="Note", type="text", user=owner)
     ivan = record_create(
         entity="client", data={"name": "Ivan", "phone": "+49 30 1234567"}, user=owner

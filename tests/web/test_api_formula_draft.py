@@ -7,8 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from cardfile.metamodel.records import record_create
-from cardfile.metamodel.schema.services import field_create
-from tests.builders import build_shop_schema, grant
+from tests.builders import add_line_amounts, build_shop_schema, grant
 
 URL = "/api/v1/meta/entities/order/formula-check/"
 
@@ -20,22 +19,7 @@ def _line(item, qty, price):
 @pytest.fixture
 def shop(owner):
     build_shop_schema(owner)
-    field_create(
-        entity="order_line",
-        slug="amount",
-        label="Amount",
-        type="formula",
-        options={"expression": "qty * price"},
-        user=owner,
-    )
-    field_create(
-        entity="order",
-        slug="total",
-        label="Total",
-        type="formula",
-        options={"expression": "SUM(lines.amount) * (1 - client.discount)"},
-        user=owner,
-    )
+    add_line_amounts(owner, total="SUM(lines.amount) * (1 - client.discount)")
     ivan = record_create(entity="client", data={"name": "Ivan", "discount": "10"}, user=owner)
     return {"ivan": ivan}
 
