@@ -7,19 +7,19 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as Forbidden
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from cardfile.core.exceptions import CardfileError, InvalidInput, NotFound, PermissionDenied
+from cardfile.core.exceptions import CardfileError, InvalidInput
 from cardfile.formula_engine import FormulaError
 from cardfile.metamodel.access import access_for
 from cardfile.metamodel.access.definitions import FormulaProblem
 from cardfile.metamodel.access.rights import Access
 from cardfile.metamodel.fields.base import FieldOptionsError, FieldValueError
 from cardfile.metamodel.schema.dynamic import EntitySchema, get_registry
+from cardfile.web.ui.views.common import ui_view
 
 NON_FIELD = "non_field_errors"
 
@@ -32,20 +32,14 @@ def configurable(access: Access) -> list[EntitySchema]:
 def config_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Signed in, with some configure right (else 403); our errors become 403 and 404."""
 
-    @login_required
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         access = access_for(request.user)
         if not access.can_configure() and not configurable(access):
             raise Forbidden(_("Your roles do not allow you to configure anything."))
-        try:
-            return view(request, *args, **kwargs)
-        except PermissionDenied as error:
-            raise Forbidden(error.message) from None
-        except NotFound as error:
-            raise Http404(error.message) from None
+        return view(request, *args, **kwargs)
 
-    return wrapped
+    return ui_view(wrapped)
 
 
 def owner_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
