@@ -59,6 +59,13 @@ def test_index_lists_entities_with_their_fields_and_links(as_owner, shop):
 
 
 @pytest.mark.embedded
+def test_entity_page_names_field_types_as_people_read_them(as_owner, shop):
+    html = as_owner.get(reverse("ui:config-entity", args=["order"])).content.decode()
+    assert '<span title="link">Link to a record</span>' in html
+    assert '<span title="child_table">' in html
+    assert '<span title="child_table">child_table</span>' not in html
+
+
 def test_users_without_configure_rights_get_403(client, shop, clerk):
     assert client.get(reverse("ui:config")).status_code == 302  # to the sign-in page
     grant(clerk, "client", "order", ops=("read", "create", "update", "delete"))

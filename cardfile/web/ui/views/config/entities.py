@@ -18,6 +18,7 @@ from cardfile.metamodel.access.definitions import (
     require_configure,
     require_owner,
 )
+from cardfile.metamodel.fields import get_field_type
 from cardfile.metamodel.schema.dynamic import get_registry
 from cardfile.metamodel.schema.services import (
     TITLE_TYPES,
@@ -89,6 +90,7 @@ def _entity_context(request: HttpRequest, slug: str) -> dict[str, Any]:
         "entity": entity,
         "title_choices": [f for f in schema.fields if f.type in TITLE_TYPES],
         "fields": schema.fields,
+        "field_rows": [(f, get_field_type(f.type).label) for f in schema.fields],
         "formula_names": formula_names(request.user, schema),
         "is_owner": access_for(request.user).is_owner,
     }
