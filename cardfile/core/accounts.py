@@ -248,15 +248,8 @@ def _clean_user(data: Any, *, target: Any) -> dict[str, Any]:
     for key, max_length in (("email", 254), ("first_name", 150), ("last_name", 150)):
         if key not in data:
             continue
-        value = data[key]
+        value = problems.text(key, data[key], max_length)
         if value is None:
-            value = ""
-        if not isinstance(value, str):
-            problems.add(key, _("Send a text."))
-            continue
-        value = value.strip()
-        if len(value) > max_length:
-            problems.add(key, _("At most %(n)d characters.") % {"n": max_length})
             continue
         if key == "email" and value:
             try:
@@ -268,10 +261,9 @@ def _clean_user(data: Any, *, target: Any) -> dict[str, Any]:
         cleaned[key] = value
 
     if "is_active" in data:
-        if isinstance(data["is_active"], bool):
-            cleaned["is_active"] = data["is_active"]
-        else:
-            problems.add("is_active", _("Use true or false."))
+        active = problems.boolean("is_active", data["is_active"])
+        if active is not None:
+            cleaned["is_active"] = active
 
     if "roles" in data:
         cleaned["roles"] = _clean_roles(data["roles"], problems)
@@ -365,22 +357,13 @@ def _clean_branch(data: Any, *, target: Branch | None) -> dict[str, Any]:
     for key in BRANCH_KEYS:
         if target is not None and key not in data:
             continue
-        value = data.get(key, "")
-        if value is None and key != "name":
-            value = ""
-        if not isinstance(value, str):
-            problems.add(key, _("Send a text."))
-            continue
-        value = value.strip()
-        max_length = Branch._meta.get_field(key).max_length
-        if max_length and len(value) > max_length:
-            problems.add(key, _("At most %(n)d characters.") % {"n": max_length})
-        cleaned[key] = value
+        value = problems.text(key, data.get(key), Branch._meta.get_field(key).max_length)
+        if value is not None:
+            cleaned[key] = value
     if "is_active" in data and target is not None:
-        if isinstance(data["is_active"], bool):
-            cleaned["is_active"] = data["is_active"]
-        else:
-            problems.add("is_active", _("Use true or false."))
+        active = problems.boolean("is_active", data["is_active"])
+        if active is not None:
+            cleaned["is_active"] = active
     name = cleaned.get("name")
     if name == "":
         problems.add("name", _("A branch needs a name."))
@@ -450,12 +433,9 @@ def token_as_dict(token: ApiToken) -> dict[str, Any]:
 @transaction.atomic
 def token_create(*, user: Any, name: str = "") -> tuple[ApiToken, str]:
     """A new token for ``user``; returns it with the key, which is not kept anywhere."""
-    if not isinstance(name, str):
-        raise AccountValidationError({"name": [_("Send a text.")]})
-    name = name.strip()
-    max_length = ApiToken._meta.get_field("name").max_length
-    if len(name) > max_length:
-        raise AccountValidationError({"name": [_("At most %(n)d characters.") % {"n": max_length}]})
+    problems = Problems(AccountValidationError)
+    name = problems.text("name", name, ApiToken._meta.get_field("name").max_length)
+    problems.raise_any()
     key = secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user, name=name, prefix=key[:TOKEN_PREFIX_LENGTH], key_hash=_hash(key)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 
 class CardfileError(Exception):
     """Base of every package's error tree.
@@ -80,6 +82,26 @@ class Problems:
 
     def add(self, key: str, message: str) -> None:
         self.errors.setdefault(key, []).append(message)
+
+    def boolean(self, key: str, value: Any) -> bool | None:
+        """``value`` if it is true or false; else the error under ``key`` and None."""
+        if isinstance(value, bool):
+            return value
+        self.add(key, _("Use true or false."))
+        return None
+
+    def text(self, key: str, value: Any, max_length: int | None = None) -> str | None:
+        """``value`` stripped (``None`` reads as blank) if it is a text of at most
+        ``max_length`` characters; else the error under ``key`` and None."""
+        value = "" if value is None else value
+        if not isinstance(value, str):
+            self.add(key, _("Send a text."))
+            return None
+        value = value.strip()
+        if max_length and len(value) > max_length:
+            self.add(key, _("At most %(n)d characters.") % {"n": max_length})
+            return None
+        return value
 
     def raise_any(self) -> None:
         if self.errors:

@@ -244,10 +244,9 @@ def _clean(data: Any, *, role: Role | None) -> dict[str, Any]:
         else:
             problems.add("description", _("A description is a text."))
     if "is_owner" in data:
-        if isinstance(data["is_owner"], bool):
-            cleaned["is_owner"] = data["is_owner"]
-        else:
-            problems.add("is_owner", _("Use true or false."))
+        owner = problems.boolean("is_owner", data["is_owner"])
+        if owner is not None:
+            cleaned["is_owner"] = owner
     if "permissions" in data:
         cleaned["permissions"] = _clean_permissions(data["permissions"], problems)
     problems.raise_any()
@@ -312,8 +311,8 @@ def _clean_rights(
                 f"{path}.{key}",
                 _("Unknown key; expected one of: %(keys)s.") % {"keys": ", ".join(RIGHTS_KEYS)},
             )
-        elif key in OPERATIONS and not isinstance(value, bool):
-            problems.add(f"{path}.{key}", _("Use true or false."))
+        elif key in OPERATIONS:
+            problems.boolean(f"{path}.{key}", value)
     for op in OPERATIONS:
         cleaned[f"can_{op}"] = rights.get(op) is True
     cleaned["fields"] = _clean_field_rules(schema, rights.get("fields", {}), path, problems)
