@@ -57,7 +57,11 @@ def _orm_beside_playwright():
 def browser(_orm_beside_playwright) -> Browser:
     """One Chromium per module, closed with it, so no event loop outlives the browser tests."""
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
+        # a failure, not a skip: the browser tests must not pass by not running
+        pytest.fail(
+            f"No Chromium at {CHROMIUM}: install Debian's chromium (scripts/ensure-services.sh "
+            "does, as `make test` runs it) or point CARDFILE_E2E_CHROMIUM at one."
+        )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]

@@ -40,20 +40,6 @@ GOOD_PASSWORD = "plum-orchard-42"
 
 
 @pytest.fixture
-def api(owner):
-    client = APIClient()
-    client.force_authenticate(owner)
-    return client
-
-
-@pytest.fixture
-def clerk_api(clerk):
-    client = APIClient()
-    client.force_authenticate(clerk)
-    return client
-
-
-@pytest.fixture
 def shop(owner):
     return build_shop_schema(owner)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
-from rest_framework.test import APIClient
 
 from cardfile.metamodel.records import record_bulk_create, record_create
 from cardfile.metamodel.schema.services import entity_create, field_create
@@ -102,13 +101,6 @@ def _named(name, **data):
     obj = record_create(entity="client", data={"name": name, **data})
     obj.fname = name
     return obj
-
-
-@pytest.fixture
-def api(owner):
-    client = APIClient()
-    client.force_authenticate(owner)
-    return client
 
 
 def _names(api, query):

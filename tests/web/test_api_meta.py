@@ -17,20 +17,6 @@ META = "/api/v1/meta"
 
 
 @pytest.fixture
-def api(owner):
-    client = APIClient()
-    client.force_authenticate(owner)
-    return client
-
-
-@pytest.fixture
-def clerk_api(clerk):
-    client = APIClient()
-    client.force_authenticate(clerk)
-    return client
-
-
-@pytest.fixture
 def shop(owner):
     return build_shop_schema(owner)
 

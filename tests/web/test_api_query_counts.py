@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.test import APIClient
 
 from cardfile.metamodel.records import record_bulk_create
 from cardfile.metamodel.schema.services import entity_create, field_create
@@ -74,13 +73,6 @@ def schema(schema_db, owner):
             for c in ids["client"]
         ],
     )
-
-
-@pytest.fixture
-def api(owner):
-    client = APIClient()
-    client.force_authenticate(owner)
-    return client
 
 
 def _queries(api, url) -> int:

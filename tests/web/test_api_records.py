@@ -19,13 +19,6 @@ def shop(schema_db, owner):
     build_shop_with_tags(owner)
 
 
-@pytest.fixture
-def api(owner):
-    client = APIClient()
-    client.force_authenticate(owner)
-    return client
-
-
 def _create(api, entity, data):
     response = api.post(f"/api/v1/records/{entity}/", data, format="json")
     assert response.status_code == 201, response.json()

@@ -13,13 +13,6 @@ from schemathesis.specs.openapi.definitions import OPENAPI_31
 from tests.builders import build_shop_schema
 
 
-@pytest.fixture
-def api(owner):
-    client = APIClient()
-    client.force_authenticate(owner)
-    return client
-
-
 def _document(api):
     response = api.get("/api/schema/")
     assert response.status_code == 200
