@@ -21,6 +21,9 @@ RECORD_CREATED = "record_created"
 RECORD_UPDATED = "record_updated"
 RECORD_DELETED = "record_deleted"
 RECORD_RESTORED = "record_restored"
+# Payload of every record event: entity, record_id, user_id, version (after the write), fields.
+# STATUS_CHANGED: entity, record_id, user_id, version, field (slug), from_state, to_state.
+STATUS_CHANGED = "status_changed"
 
 Handler = Callable[..., Any]
 

@@ -435,20 +435,39 @@ def test_events_are_published_after_commit_with_changed_fields(
                 "entity": "client",
                 "record_id": client.pk,
                 "user_id": None,
+                "version": 1,
                 "fields": ["name", "email"],
             },
         ),
         (
             "record_updated",
-            {"entity": "client", "record_id": client.pk, "user_id": owner.pk, "fields": ["name"]},
+            {
+                "entity": "client",
+                "record_id": client.pk,
+                "user_id": owner.pk,
+                "version": 2,
+                "fields": ["name"],
+            },
         ),
         (
             "record_deleted",
-            {"entity": "client", "record_id": client.pk, "user_id": owner.pk, "fields": []},
+            {
+                "entity": "client",
+                "record_id": client.pk,
+                "user_id": owner.pk,
+                "version": 3,
+                "fields": [],
+            },
         ),
         (
             "record_restored",
-            {"entity": "client", "record_id": client.pk, "user_id": owner.pk, "fields": []},
+            {
+                "entity": "client",
+                "record_id": client.pk,
+                "user_id": owner.pk,
+                "version": 4,
+                "fields": [],
+            },
         ),
     ]
 

@@ -71,6 +71,7 @@ def test_entity_gets_a_table_named_from_its_id_with_system_columns(schema_db, ow
 REQUIRED_OPTIONS = {
     "choice": {"choices": ["a", "b"]},
     "multi_choice": {"choices": ["a", "b"]},
+    "status": {"states": ["open", "done"]},
     "link": {"target": "client"},
     "multi_link": {"target": "client"},
     "child_table": {"target": "line"},

@@ -1,6 +1,6 @@
 """Field types: one small class each, in one registry (see `base.FieldType`)."""
 
-from . import autonumber, computed, files, number, relations, simple, text  # noqa: F401
+from . import autonumber, computed, files, number, relations, simple, status, text  # noqa: F401
 from .base import (
     FieldOptionsError,
     FieldType,

@@ -212,18 +212,22 @@ class _ChoiceBase(FieldType):
             )
         return {**options, "choices": normalised}
 
+    def items(self, field) -> list[dict[str, Any]]:
+        """The choices as ``{"value", "label", "color"}`` (a status's states)."""
+        return field.options.get("choices", [])
+
     def values(self, field) -> list[str]:
-        return [c["value"] for c in field.options.get("choices", [])]
+        return [c["value"] for c in self.items(field)]
 
     def match(self, field, value: Any, *, by_label: bool) -> str:
         if not isinstance(value, str):
             value = str(value)
-        for choice in field.options.get("choices", []):
+        for choice in self.items(field):
             if choice["value"] == value:
                 return choice["value"]
         if by_label:  # imports and type changes: match labels too, ignoring case and spaces
             wanted = value.strip().casefold()
-            for choice in field.options.get("choices", []):
+            for choice in self.items(field):
                 if wanted in (choice["value"].casefold(), str(choice["label"]).casefold()):
                     return choice["value"]
         raise FieldValueError(
@@ -232,7 +236,7 @@ class _ChoiceBase(FieldType):
         )
 
     def label_of(self, field, value: str) -> str:
-        for choice in field.options.get("choices", []):
+        for choice in self.items(field):
             if choice["value"] == value:
                 return str(choice["label"])
         return value

@@ -29,6 +29,7 @@ _PLAIN = {
     "url": t.TEXT,
     "autonumber": t.TEXT,
     "choice": t.FormulaType(K.CHOICE),
+    "status": t.FormulaType(K.CHOICE),
     "boolean": t.BOOLEAN,
     "date": t.DATE,
     "datetime": t.DATETIME,

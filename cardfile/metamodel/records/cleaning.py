@@ -22,6 +22,7 @@ from cardfile.metamodel.models import Field
 from cardfile.metamodel.schema.dynamic import SYSTEM_FIELDS, EntitySchema, SchemaRegistry
 
 from .exceptions import RecordValidationError
+from .statuses import status_clean
 
 RELATION_TYPES = frozenset({"link", "multi_link", "user"})
 # An integer field of a line entity with this slug keeps the order of the lines.
@@ -210,6 +211,7 @@ class Cleaner:
             )
         if row.creating:
             self._apply_defaults(row)
+        status_clean(self, row)
         self._check_required(row)
         self._defer_checks(row)
         return row

@@ -56,7 +56,9 @@ OPERATORS = frozenset(
         "range",
     }
 )
-SEARCHED_TYPES = frozenset({"text", "long_text", "email", "phone", "url", "choice", "autonumber"})
+SEARCHED_TYPES = frozenset(
+    {"text", "long_text", "email", "phone", "url", "choice", "status", "autonumber"}
+)
 # Types whose values have an order a list can be sorted by (money: by its amount).
 UNSORTABLE_TYPES = frozenset({"multi_choice", "multi_link", "child_table", "json", "file", "image"})
 _TEXT_MATCH = frozenset({"contains", "icontains", "startswith"})

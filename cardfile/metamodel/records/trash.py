@@ -192,7 +192,7 @@ def _mark(
             ) from error
         for pk, version in manager.filter(pk__in=ids).order_by("id").values_list("pk", "version"):
             ctx.history.append(history_entry(schema, pk, action, version, ctx.user_id))
-            ctx.event(event, schema, pk, [])
+            ctx.event(event, schema, pk, [], version)
         ctx.links_changed(schema, manager.filter(pk__in=ids))
 
 

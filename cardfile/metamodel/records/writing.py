@@ -28,6 +28,7 @@ from .cleaning import Cleaner, RowPlan, column_value, unique_message
 from .exceptions import RecordConflict, RecordValidationError, RecordWriteRefused
 from .history import history_entry, row_changes, stored_values
 from .selectors import record_to_dict, with_relations
+from .statuses import status_events
 
 BATCH_SIZE = 500
 Action = RecordHistory.Action
@@ -66,7 +67,9 @@ class WriteContext:
         now = timezone.now()
         return cls(registry, user_id_of(user), now, timezone.localdate(now))
 
-    def event(self, name: str, schema: EntitySchema, record_id: int, fields: list[str]) -> None:
+    def event(
+        self, name: str, schema: EntitySchema, record_id: int, fields: list[str], version: int
+    ) -> None:
         self.published.append(
             (
                 name,
@@ -74,6 +77,7 @@ class WriteContext:
                     "entity": schema.slug,
                     "record_id": record_id,
                     "user_id": self.user_id,
+                    "version": version,
                     "fields": fields,
                 },
             )
@@ -290,7 +294,7 @@ def insert_rows(
             history_entry(schema, row.obj.pk, Action.CREATE, 1, ctx.user_id, changes)
         )
         if row.parent is None:
-            ctx.event(events.RECORD_CREATED, schema, row.obj.pk, _changed_slugs(schema, changes))
+            ctx.event(events.RECORD_CREATED, schema, row.obj.pk, _changed_slugs(schema, changes), 1)
 
 
 def _write_links(ctx: WriteContext, f: Field, rows: list[RowPlan], *, replace: bool) -> None:
@@ -358,7 +362,10 @@ def update_row(ctx: WriteContext, row: RowPlan) -> None:
         history_entry(schema, obj.pk, Action.UPDATE, obj.version, ctx.user_id, changes)
     )
     if row.parent is None:
-        ctx.event(events.RECORD_UPDATED, schema, obj.pk, _changed_slugs(schema, changes))
+        ctx.event(
+            events.RECORD_UPDATED, schema, obj.pk, _changed_slugs(schema, changes), obj.version
+        )
+    status_events(ctx, row, obj.version)
 
 
 def incoming_links(registry: SchemaRegistry) -> dict[int, list[tuple[EntitySchema, Field]]]:

@@ -137,7 +137,9 @@ def clean_config(schema: EntitySchema, config: Any, access: Access) -> dict[str,
     kanban = config.get("kanban_field")
     if kanban is not None:
         choice_ids = {
-            f.pk for f in schema.fields if f.type == "choice" and f.pk not in access.hidden(schema)
+            f.pk
+            for f in schema.fields
+            if f.type in ("choice", "status") and f.pk not in access.hidden(schema)
         }
         if kanban not in choice_ids or isinstance(kanban, bool):
             errors["kanban_field"] = [

@@ -64,6 +64,7 @@ _KIND_OF_TYPE = {
     "datetime": "datetime",
     "boolean": "boolean",
     "choice": "choice",
+    "status": "choice",
     "link": "link",
     "user": "user",
 }
@@ -120,7 +121,7 @@ def filter_fields(schema: EntitySchema, access: Access) -> list[FilterField]:
         elif kind == "choice":
             choices = tuple(
                 (c["value"], str(c.get("label") or c["value"]))
-                for c in (_choice(c) for c in f.options.get("choices", []))
+                for c in (_choice(c) for c in get_field_type(f.type).items(f))
             )
             found.append(FilterField(f.slug, f.label, kind, choices=choices))
         else:

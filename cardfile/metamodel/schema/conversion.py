@@ -253,7 +253,7 @@ def _plan(entity: Entity, f: Field, new_type: str, options: dict[str, Any] | Non
         raise _undefined(f, new_type)
     new = copy.copy(f)
     new.type = new_type
-    new.options = clean_field_options(ftype, options)
+    new.options = clean_field_options(ftype, options, entity=entity, slug=f.slug)
     plan = _plan_between(entity, f, new)
     if plan is None:
         raise _undefined(f, new_type)

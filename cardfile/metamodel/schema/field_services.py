@@ -55,15 +55,27 @@ def _clean_default(f: Field, default: Any) -> Any:
         raise SchemaValidationError({"default": [error.message]}) from None
 
 
-def clean_field_options(ftype, options: dict[str, Any] | None) -> dict[str, Any]:
+def clean_field_options(
+    ftype, options: dict[str, Any] | None, *, entity: Entity | None = None, slug: str = ""
+) -> dict[str, Any]:
+    """Options checked by the type; with ``entity``, also the fields and formulas they name
+    (a type's ``check_in_entity``, e.g. a status's required fields and ``set`` formulas)."""
     try:
-        return ftype.clean_options(options)
+        clean = ftype.clean_options(options)
     except FieldOptionsError as error:
         errors = error.details.get("errors") or {}
         raise SchemaValidationError(
             {f"options.{k}" if k != "options" else "options": v for k, v in errors.items()}
             or {"options": [error.message]}
         ) from None
+    check = getattr(ftype, "check_in_entity", None)
+    if entity is not None and check is not None:
+        found = check(get_registry().entity_by_id(entity.pk), slug, clean)
+        if found["errors"]:
+            raise SchemaValidationError(
+                {f"options.{k}": v for k, v in found["errors"].items()}, formula=found["formula"]
+            )
+    return clean
 
 
 def _check_child_target(entity: Entity, options: dict[str, Any]) -> None:
@@ -144,7 +156,7 @@ def field_create(
                     ]
                 }
             )
-        clean = clean_field_options(ftype, options)
+        clean = clean_field_options(ftype, options, entity=owner, slug=slug)
         if type == "child_table":
             _check_child_target(owner, clean)
         if type in COMPUTED_TYPES:

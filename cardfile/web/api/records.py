@@ -1,4 +1,5 @@
-"""Record endpoints of every entity: list, create, read, change, trash, history, restore.
+"""Record endpoints of every entity: list, create, read, change, trash, history, restore,
+and the transitions a status field may make.
 
 Views parse the request, call the record service or a selector and render `record_to_dict`.
 Line entities (the target of a child table) have no endpoints: their lines are read and written
@@ -36,6 +37,7 @@ from cardfile.metamodel.records.filtering import (
     record_detail,
     record_list,
 )
+from cardfile.metamodel.records.statuses import allowed_transitions, status_fields
 from cardfile.metamodel.schema.dynamic import EntitySchema, SchemaRegistry, get_registry
 
 from .errors import BadRequest
@@ -181,6 +183,31 @@ class RecordRestoreView(APIView):
         return _one(request, entity, record_id, written=True)
 
 
+class RecordTransitionsView(APIView):
+    """``GET`` each status field's current state and the states the caller may move it to."""
+
+    def get(self, request: Request, entity: str, record_id: int) -> Response:
+        _check_id(entity, record_id)
+        registry, schema = _entity(entity)
+        obj = record_detail(entity, record_id, expand=[], user=request.user)
+        if obj is None:
+            raise NotFound(
+                _("There is no %(entity)s #%(id)s.") % {"entity": entity, "id": record_id},
+                code="not_found",
+            )
+        access = access_for(request.user)
+        hidden = frozenset() if access.unrestricted else access.hidden(schema)
+        body = {}
+        for f in status_fields(schema):
+            if f.pk in hidden:
+                continue
+            body[f.slug] = {
+                "current": getattr(obj, f.attname),
+                "allowed": allowed_transitions(schema, f, obj, request.user),
+            }
+        return Response(body)
+
+
 urlpatterns = [
     path("<slug:entity>/", RecordListView.as_view(), name="record-list"),
     path("<slug:entity>/<int:record_id>/", RecordDetailView.as_view(), name="record-detail"),
@@ -188,6 +215,11 @@ urlpatterns = [
         "<slug:entity>/<int:record_id>/history/",
         RecordHistoryView.as_view(),
         name="record-history",
+    ),
+    path(
+        "<slug:entity>/<int:record_id>/transitions/",
+        RecordTransitionsView.as_view(),
+        name="record-transitions",
     ),
     path(
         "<slug:entity>/<int:record_id>/restore/",

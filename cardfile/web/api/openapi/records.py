@@ -314,6 +314,43 @@ def _record_paths(shown: Shown, schema: EntitySchema) -> dict[str, Any]:
             ),
         },
     }
+    statuses = [f for f in shown.fields(schema) if f.type == "status"]
+    if statuses:
+        state = {
+            "type": "object",
+            "properties": {key: {"type": "string"} for key in ("value", "label", "color", "group")},
+            "required": ["value", "label", "color", "group"],
+        }
+        paths[base + "{id}/transitions/"] = {
+            "parameters": [record_id],
+            "get": _operation(
+                f"records_{slug}_transitions",
+                _("Allowed transitions of a %(entity)s") % {"entity": label},
+                slug,
+                {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                f.slug: {
+                                    "type": "object",
+                                    "properties": {
+                                        "current": _nullable(
+                                            get_field_type(f.type).value_schema(f)
+                                        ),
+                                        "allowed": {"type": "array", "items": state},
+                                    },
+                                    "required": ["current", "allowed"],
+                                }
+                                for f in statuses
+                            },
+                        },
+                        _("Each status field's state and the states the caller may move it to."),
+                    )
+                },
+                errors=(403, 404),
+            ),
+        }
     if shown.can("delete", schema):
         paths[base + "{id}/restore/"] = {
             "parameters": [record_id],

@@ -84,7 +84,7 @@
     var clear = event.target.closest("[data-cf-clear-color]");
     if (clear) {
       var row = clear.closest(".cf-choice");
-      row.querySelector("input[name=choice_color]").value = "";
+      row.querySelector("input[name=choice_color], [data-cf-color-value]").value = "";
       row.querySelector(".cf-color-picker").classList.add("cf-no-color");
       return;
     }
@@ -147,7 +147,7 @@
   document.addEventListener("input", function (event) {
     var picker = event.target.closest(".cf-color-picker");
     if (!picker) return;
-    picker.closest(".cf-choice").querySelector("input[name=choice_color]").value = picker.value;
+    picker.closest(".cf-choice").querySelector("input[name=choice_color], [data-cf-color-value]").value = picker.value;
     picker.classList.remove("cf-no-color");
   });
 

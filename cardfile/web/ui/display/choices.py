@@ -67,9 +67,10 @@ def choice_badge(choice: dict[str, Any]) -> Badge:
 
 
 def choices_of(f: Field) -> dict[str, dict[str, Any]]:
-    """A choice field's choices by value (plain strings read as their own label)."""
+    """A choice field's choices (a status field's states) by value, in their order (plain
+    strings read as their own label)."""
     found = {}
-    for item in f.options.get("choices", []):
+    for item in f.options.get("states" if f.type == "status" else "choices", []):
         choice = {"value": item, "label": item} if isinstance(item, str) else dict(item)
         found[choice["value"]] = choice
     return found

@@ -13,6 +13,7 @@ from cardfile.metamodel.access import Access
 from cardfile.metamodel.fields import get_field_type
 from cardfile.metamodel.fields.computed import COMPUTED_TYPES
 from cardfile.metamodel.models import Field
+from cardfile.metamodel.records.statuses import allowed_transitions
 from cardfile.metamodel.schema.dynamic import EntitySchema, SchemaRegistry
 from cardfile.web.ui.display import (
     LEFT_TO_RIGHT_TYPES,
@@ -47,6 +48,7 @@ _INPUT_KINDS = {
     "date": "date",
     "datetime": "datetime-local",
     "choice": "select",
+    "status": "status",
     "multi_choice": "checkboxes",
     "link": "link",
     "multi_link": "multi_link",
@@ -232,6 +234,8 @@ class FieldWidgets:
                 )
             if f.type == "choice":
                 view.colour = next((c["colour"] for c in view.choices if c["selected"]), "")
+        elif f.type == "status":
+            self._status(view, schema, f, obj)
         elif f.type in ("link", "multi_link"):
             self._link(view, f, value, labels.get(name))
         elif f.type == "user":
@@ -243,6 +247,32 @@ class FieldWidgets:
         elif f.type in FILE_TYPES:
             view.files = self.files(f, obj)
         return view
+
+    def _status(self, view: FieldView, schema: EntitySchema, f: Field, obj: Any) -> None:
+        """A status offers its current state and the states the user may move it to (a new
+        record: its initial state), and keeps whatever the form holds."""
+        if obj is None:
+            offered = {f.options.get("initial")}
+            view.value = view.value or f.options.get("initial") or ""
+        else:
+            current = get_field_type(f.type).get_value(f, obj)
+            allowed = allowed_transitions(schema, f, current, self.access.user)
+            offered = {current, *(state["value"] for state in allowed)}
+        for choice in choices_of(f).values():
+            if choice["value"] not in offered and choice["value"] != view.value:
+                continue
+            badge = choice_badge(choice)
+            selected = choice["value"] == view.value
+            view.choices.append(
+                {
+                    "value": choice["value"],
+                    "label": badge.label,
+                    "colour": badge.colour,
+                    "selected": selected,
+                }
+            )
+            if selected:
+                view.colour = badge.colour
 
     def _link(self, view: FieldView, f: Field, value: Any, shown: Any) -> None:
         target = self.registry.entity_by_id(f.options["target_id"])

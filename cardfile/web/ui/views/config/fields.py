@@ -39,6 +39,14 @@ from cardfile.metamodel.schema.services import (
 
 from .common import FormErrors, checkbox, config_view, json_list, render_form, toast
 from .formula import formula_names, sample_records
+from .statuses import (
+    STATUS_KINDS,
+    status_editor_context,
+    status_error_key,
+    status_input_value,
+    status_kind,
+    status_options_from_post,
+)
 
 # Options the services keep for themselves (the target by id, a computed field's result type).
 INTERNAL_OPTIONS = ("target_id", "result")
@@ -77,6 +85,9 @@ OPTION_LABELS = {
     "extensions": gettext_lazy("Allowed extensions (comma separated)"),
     "region": gettext_lazy("Default phone region (ISO code)"),
     "choices": gettext_lazy("Choices"),
+    "states": gettext_lazy("States"),
+    "initial": gettext_lazy("Initial state"),
+    "transitions": gettext_lazy("Transitions"),
 }
 ENUM_LABELS = {
     "protect": gettext_lazy("Refuse to delete it"),
@@ -115,6 +126,8 @@ def type_choices() -> list[tuple[str, str]]:
 
 
 def _kind(name: str, spec: dict[str, Any], type_name: str) -> str:
+    if (status := status_kind(name, type_name)) is not None:
+        return status
     if name == "choices":
         return "choices"
     if name == "target":
@@ -169,6 +182,10 @@ def option_inputs(
                 {"value": c, "label": c, "color": ""} if isinstance(c, str) else c
                 for c in (value or [])
             ]
+        elif kind in STATUS_KINDS:
+            value = status_input_value(kind, value)
+        elif type_name == "status" and name == "initial":
+            choices = [(v, v) for v in status_editor_context(schema, values)["state_values"][1:]]
         elif name == "field":
             choices = _linked_fields(schema, user)
         elif kind == "list" and isinstance(value, list):
@@ -179,6 +196,15 @@ def option_inputs(
             if key == f"options.{name}" or key.startswith(f"options.{name}.")
             for message in found
         ]
+        if kind in STATUS_KINDS:  # rows' errors, each naming its row
+            messages_ = [
+                message
+                if key == f"options.{name}"
+                else f"{key.removeprefix('options.')}: {message}"
+                for key, found in errors.items()
+                if status_error_key(name, key)
+                for message in found
+            ]
         inputs.append(OptionInput(name, kind, value, choices, name in required, messages_))
     return inputs
 
@@ -230,6 +256,8 @@ def options_from_post(
         key = f"option-{name}"
         if kind == "choices":
             options[name] = _choices_from_post(post)
+        elif kind in STATUS_KINDS:
+            options[name] = status_options_from_post(kind, post)
         elif kind == "boolean":
             options[name] = post.get(key) in ("on", "true", "1")
         elif kind == "list":
@@ -319,8 +347,15 @@ def _form_context(
         # errors no input shows (another option, the options as a whole) go above the form
         "other_errors": errors.other(
             FIELD_INPUTS
-            | {k for k in errors if k in shown or any(k.startswith(f"{o}.") for o in shown)}
+            | {
+                k
+                for k in errors
+                if k in shown or any(k.startswith((f"{o}.", f"{o}[")) for o in shown)
+            }
         ),
+        "status_editor": status_editor_context(schema, values.get("options") or {})
+        if type_name == "status"
+        else {},
         "records": sample_records(request.user, schema),
         "formula_names": formula_names(request.user, schema),
     }

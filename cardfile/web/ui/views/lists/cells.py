@@ -117,9 +117,9 @@ def _cell(titles: Titles, schema: EntitySchema, f: Field, obj: Any) -> Cell:
     value = ftype.get_value(f, obj)
     if value is None:
         return Cell(end=f.type in END_ALIGNED)
-    if f.type in ("choice", "multi_choice"):
+    if f.type in ("choice", "multi_choice", "status"):
         choices = choices_of(f)
-        values = [value] if f.type == "choice" else list(value)
+        values = list(value) if f.type == "multi_choice" else [value]
         return Cell(
             kind="badges",
             badges=[choice_badge(choices.get(v, {"value": v, "label": v})) for v in values],

@@ -33,9 +33,9 @@ def read_denied(request: HttpRequest, schema: EntitySchema) -> HttpResponse:
 
 
 def choice_fields(schema: EntitySchema, access: Access) -> list[Field]:
-    """The choice fields the user may read: one kanban board each."""
+    """The choice and status fields the user may read: one kanban board each."""
     hidden = access.hidden(schema)
-    return [f for f in schema.fields if f.type == "choice" and f.pk not in hidden]
+    return [f for f in schema.fields if f.type in ("choice", "status") and f.pk not in hidden]
 
 
 def open_view(request: HttpRequest, schema: EntitySchema) -> SavedView | None:

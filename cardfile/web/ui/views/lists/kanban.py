@@ -1,5 +1,7 @@
-"""Kanban boards: a list's records as cards in a column per value of a choice field, with the
-list's quick search; dragging a card to another column sets the record's value."""
+"""Kanban boards: a list's records as cards in a column per value of a choice field (per state
+of a status field, in the states' order), with the list's quick search; dragging a card to
+another column sets the record's value (a status only along its allowed transitions: the
+service refuses any other move, and the toast says which states are allowed)."""
 
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ CARD_FIELDS = 3
 
 def _choice_field(schema: EntitySchema, slug: str, access: Access) -> Field:
     f = schema.by_slug.get(slug)
-    if f is None or f.type != "choice" or f.pk in access.hidden(schema):
+    if f is None or f.type not in ("choice", "status") or f.pk in access.hidden(schema):
         raise Http404(
             _("%(entity)s has no choice field %(field)s.") % {"entity": schema.slug, "field": slug}
         )
@@ -87,7 +89,7 @@ def record_kanban(request: HttpRequest, entity: str, field_slug: str) -> HttpRes
     blank = KanbanColumn("", Badge(_("No value")))
     for row in rows:
         by_value.get(getattr(row.obj, choice.attname) or "", blank).cards.append(row)
-    if blank.cards or not choice.required:
+    if blank.cards or not (choice.required or choice.type == "status"):
         columns.insert(0, blank)
     can_move = access.can("update", schema) and choice.pk not in access.entity(schema).read_only
     context: dict[str, Any] = {
