@@ -146,3 +146,104 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.prefix}… {self.name}".strip()
+
+
+class Delivery(models.Model):
+    """One message to one recipient on one channel: the outbox and the delivery log at once.
+
+    `cardfile.core.deliveries` creates, claims and finishes these rows; ``key`` makes creating
+    the same message twice a no-op, the conditional claim makes sending it twice one send.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SENDING = "sending", _("sending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+        SKIPPED = "skipped", _("skipped")
+
+    class Source(models.TextChoices):
+        REMINDER = "reminder", _("reminder")
+        RULE = "rule", _("notification rule")
+        MANUAL = "manual", _("manual")
+
+    key = models.CharField(_("idempotency key"), max_length=255, unique=True)
+    channel = models.CharField(_("channel"), max_length=16)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deliveries",
+        verbose_name=_("recipient"),
+    )
+    address = models.CharField(_("address"), max_length=255, blank=True, default="")
+    subject = models.CharField(_("subject"), max_length=300, blank=True, default="")
+    body = models.TextField(_("text"), blank=True, default="")
+    # The link an in-app notification opens.
+    url = models.CharField(_("link"), max_length=500, blank=True, default="")
+    source = models.CharField(
+        _("source"), max_length=16, choices=Source.choices, default=Source.MANUAL
+    )
+    source_id = models.IntegerField(_("source id"), null=True, blank=True)
+    entity = models.CharField(_("entity"), max_length=63, blank=True, default="")
+    record_id = models.BigIntegerField(_("record"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True, db_index=True)
+    # When the current attempt took the row; a `sending` row claimed longer ago than
+    # CARDFILE_DELIVERY_STALE_SECONDS lost its worker and may be claimed again.
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True, default="")
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["entity", "record_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.channel} {self.address or self.user_id} ({self.status})"
+
+
+class Notification(models.Model):
+    """An in-app notification: the bell's unread count and list. Made by the in-app channel,
+    at most one per delivery."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("user"),
+    )
+    delivery = models.OneToOneField(
+        Delivery,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="notification",
+        verbose_name=_("delivery"),
+    )
+    title = models.CharField(_("title"), max_length=300)
+    body = models.TextField(_("text"), blank=True, default="")
+    url = models.CharField(_("link"), max_length=500, blank=True, default="")
+    entity = models.CharField(_("entity"), max_length=63, blank=True, default="")
+    record_id = models.BigIntegerField(_("record"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.title}"

@@ -117,6 +117,18 @@ class UrlType(_TextBase):
         return {"type": "string", "format": "uri"}
 
 
+def phone_e164(value: str, region: str | None = None) -> str | None:
+    """``value`` in E.164 (+4930123456) if it is a valid number, read in ``region`` (the
+    installation's by default) unless it starts with +; else None."""
+    try:
+        number = phonenumbers.parse(value, region or settings.CARDFILE_PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 @register
 class PhoneType(_TextBase):
     """Stored in E.164 (+4930123456), so the same number typed two ways is one number."""
@@ -135,11 +147,8 @@ class PhoneType(_TextBase):
 
     def validate(self, field, value):
         region = self._region(field)
-        try:
-            number = phonenumbers.parse(value, region)
-        except phonenumbers.NumberParseException:
-            number = None
-        if number is None or not phonenumbers.is_valid_number(number):
+        normal = phone_e164(value, region)
+        if normal is None:
             raise FieldValueError(
                 _(
                     "%(value)r is not a valid phone number for region %(region)s "
@@ -147,7 +156,7 @@ class PhoneType(_TextBase):
                 )
                 % {"value": value, "region": region}
             )
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return normal
 
     def value_schema(self, field):
         # Read back in E.164; written in any form valid for the field's region.
