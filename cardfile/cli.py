@@ -81,6 +81,23 @@ def _parser() -> argparse.ArgumentParser:
     _add_bench_arguments(bench)
     bench.set_defaults(handler=_bench)
 
+    reminders = commands.add_parser(
+        "reminders",
+        help=_("reminders: `cardfile reminders run` scans and sends the due ones now"),
+        description=_("Work with reminders and notifications."),
+    )
+    reminder_commands = reminders.add_subparsers(
+        title=_("commands"), metavar="COMMAND", required=True
+    )
+    reminder_commands.add_parser(
+        "run",
+        help=_("scan the reminders once and send what is due (what the scheduler runs)"),
+        description=_(
+            "Scan every active reminder once, record and send the messages that are due, and "
+            "send the deliveries waiting for a retry; prints what was done."
+        ),
+    ).set_defaults(handler=_reminders_run)
+
     worker = commands.add_parser(
         "worker",
         help=_("run a Celery worker with beat for background jobs (needs REDIS_URL)"),
@@ -155,12 +172,32 @@ def _add_bench_arguments(parser: argparse.ArgumentParser) -> None:
         default="list,create,schema,formula,permissions",
         help=_("comma-separated scenarios to run (default: %(default)s)"),
     )
+    parser.add_argument(
+        "scenarios",
+        nargs="?",
+        type=parse_only,
+        help=_("scenarios to run instead of --only, e.g. `cardfile bench reminders`"),
+    )
 
 
 def _bench(options: argparse.Namespace) -> int:
     from cardfile.benchmarks.runner import run
 
-    return run(rows=options.rows, creates=options.creates, repeat=options.repeat, only=options.only)
+    return run(
+        rows=options.rows,
+        creates=options.creates,
+        repeat=options.repeat,
+        only=options.scenarios or options.only,
+    )
+
+
+def _reminders_run(options: argparse.Namespace) -> int:
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("reminders_run")
+    return 0
 
 
 def _manage(args: list[str]) -> int:
@@ -253,6 +290,8 @@ def _serve(options: argparse.Namespace) -> int:
         flush=True,
     )
     sys.stderr.flush()
+    # The web workers run the reminder scheduler when no Celery beat does (cardfile.core.wsgi).
+    os.environ["CARDFILE_SCHEDULER"] = "1"
     # Replace this process, so signals from a terminal or a supervisor reach gunicorn directly.
     os.execv(sys.executable, command)  # noqa: S606 - fixed argv, no shell
     return 0  # pragma: no cover - execv does not return

@@ -1,5 +1,5 @@
-"""`cardfile bench`: speed of the list API, record creation, schema changes and formulas on
-PostgreSQL.
+"""`cardfile bench`: speed of the list API, record creation, schema changes, formulas,
+permissions and the due-reminder scan on PostgreSQL.
 
 Every figure is a ratio against a baseline measured in the same run on the same machine (hand
 written SQL through psycopg, plain Django ORM bulk inserts, raw DDL), so results compare across
@@ -7,4 +7,4 @@ machines. The benchmarks run in a scratch database that is dropped at the end; t
 the database DATABASE_URL names.
 """
 
-SCENARIOS = ("list", "create", "schema", "formula", "permissions")
+SCENARIOS = ("list", "create", "schema", "formula", "permissions", "reminders")

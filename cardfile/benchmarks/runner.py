@@ -84,7 +84,14 @@ def _run_in_scratch(
     from django.core.management import call_command
     from django.db import connection
 
-    from . import create_bench, formula_bench, list_bench, permissions_bench, schema_bench
+    from . import (
+        create_bench,
+        formula_bench,
+        list_bench,
+        permissions_bench,
+        reminders_bench,
+        schema_bench,
+    )
     from .context import BenchContext
     from .dataset import FIELDS, build_schema, load_rows
     from .report import format_table, machine_info
@@ -115,6 +122,7 @@ def _run_in_scratch(
         "schema": schema_bench.run,
         "formula": formula_bench.run,
         "permissions": permissions_bench.run,
+        "reminders": reminders_bench.run,
     }
     results = []
     for scenario in only:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -41,6 +43,50 @@ def _secret_key(var_dir: Path) -> str:
     return key
 
 
+# EMAIL_URL schemes: plain SMTP, SMTP over SSL, SMTP with STARTTLS (the submission port).
+# scheme -> (default port, STARTTLS, SSL)
+EMAIL_SCHEMES = {
+    "smtp": (25, False, False),
+    "smtps": (465, False, True),
+    "smtp+tls": (587, True, False),
+}
+
+
+def email_settings_from_url(url: str) -> dict[str, Any]:
+    """Django's EMAIL_ settings from ``smtp://user:password@host:port`` (``smtps://`` for SSL,
+    ``smtp+tls://`` for STARTTLS); user and password are percent-decoded."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in EMAIL_SCHEMES:
+        raise ImproperlyConfigured(
+            f"EMAIL_URL has the scheme {parts.scheme!r}; expected one of "
+            f"{', '.join(s + '://' for s in EMAIL_SCHEMES)} (smtp://user:password@host:port)."
+        )
+    if not parts.hostname:
+        raise ImproperlyConfigured("EMAIL_URL has no host (smtp://user:password@host:port).")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ImproperlyConfigured(
+            "EMAIL_URL has a port that is not a number from 1 to 65535."
+        ) from None
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ImproperlyConfigured(
+            "EMAIL_URL has a path or query after the host; write smtp://user:password@host:port "
+            "and choose TLS by the scheme (smtps:// or smtp+tls://)."
+        )
+    default_port, use_tls, use_ssl = EMAIL_SCHEMES[scheme]
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parts.hostname,
+        "EMAIL_PORT": port or default_port,
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_TLS": use_tls,
+        "EMAIL_USE_SSL": use_ssl,
+    }
+
+
 VAR_DIR = Path(os.environ.get("CARDFILE_VAR_DIR", Path.cwd() / "var")).resolve()
 
 DEBUG = _env_bool("CARDFILE_DEBUG")
@@ -59,6 +105,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "cardfile.core",
     "cardfile.metamodel",
+    "cardfile.connectors",
     "cardfile.web",
     "drf_spectacular_sidecar",
 ]
@@ -148,6 +195,32 @@ if CARDFILE_TASK_MODE == "celery" and not REDIS_URL:
 # again (at most cardfile.core.jobs.MAX_ATTEMPTS runs in all). Handlers report more often.
 CARDFILE_JOB_STALE_SECONDS = int(os.environ.get("CARDFILE_JOB_STALE_SECONDS", "600"))
 
+# Outgoing messages (cardfile.core.deliveries): a failed send is tried again after
+# BACKOFF, 2·BACKOFF, 4·BACKOFF ... seconds, MAX_ATTEMPTS times in all, then shows as failed. A
+# send that has not finished after STALE seconds lost its worker and may be taken again.
+CARDFILE_DELIVERY_MAX_ATTEMPTS = int(os.environ.get("CARDFILE_DELIVERY_MAX_ATTEMPTS", "5"))
+CARDFILE_DELIVERY_BACKOFF_SECONDS = int(os.environ.get("CARDFILE_DELIVERY_BACKOFF_SECONDS", "60"))
+CARDFILE_DELIVERY_STALE_SECONDS = int(os.environ.get("CARDFILE_DELIVERY_STALE_SECONDS", "300"))
+
+# Email: SMTP from EMAIL_URL; without it, messages are written as files to var/sent-mail/, so
+# the embedded default "sends" without a mail server.
+if _email_url := os.environ.get("EMAIL_URL", "").strip():
+    _email = email_settings_from_url(_email_url)
+    EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+    EMAIL_HOST = _email["EMAIL_HOST"]
+    EMAIL_PORT = _email["EMAIL_PORT"]
+    EMAIL_HOST_USER = _email["EMAIL_HOST_USER"]
+    EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"]
+    EMAIL_USE_TLS = _email["EMAIL_USE_TLS"]
+    EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
+    del _email
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = VAR_DIR / "sent-mail"
+EMAIL_TIMEOUT = int(os.environ.get("CARDFILE_EMAIL_TIMEOUT", "30"))
+DEFAULT_FROM_EMAIL = os.environ.get("CARDFILE_FROM_EMAIL", "cardfile@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
 # Celery (cardfile/core/celery.py reads the CELERY_ names). A task is acknowledged only after it
 # ran, and a worker takes one at a time, so a lost worker's job goes back to the queue.
 CELERY_BROKER_URL = REDIS_URL
@@ -157,6 +230,22 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# Reminders (cardfile.metamodel.notify): scanned and their deliveries sent every INTERVAL seconds
+# (by Celery beat; in the embedded default by a thread of the web server); a scan also takes in
+# due moments up to LOOKBACK seconds before the previous scan (records written just after it).
+CARDFILE_REMINDER_INTERVAL_SECONDS = int(os.environ.get("CARDFILE_REMINDER_INTERVAL_SECONDS", "60"))
+CARDFILE_REMINDER_LOOKBACK_SECONDS = int(
+    os.environ.get("CARDFILE_REMINDER_LOOKBACK_SECONDS", "86400")
+)
+CELERY_BEAT_SCHEDULE = {
+    "cardfile-reminders": {
+        "task": "cardfile.metamodel.run_reminders",
+        "schedule": float(CARDFILE_REMINDER_INTERVAL_SECONDS),
+    },
+}
+# The address of this installation as messages link to it (a record's card: <base>/r/...).
+CARDFILE_BASE_URL = os.environ.get("CARDFILE_BASE_URL", "http://localhost:8000")
 
 # Axes first: it refuses a locked-out name and address before the password is even tried.
 AUTHENTICATION_BACKENDS = [

@@ -18,3 +18,7 @@ class MetamodelConfig(AppConfig):
         from .access.signals import connect
 
         connect()  # a change of rights reaches every process's cache
+
+        from .notify.rules import connect as connect_rules
+
+        connect_rules()  # notification rules hear record events

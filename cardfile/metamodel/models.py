@@ -346,3 +346,11 @@ class SavedView(models.Model):
     @property
     def shared(self) -> bool:
         return self.user_id is None
+
+
+# Reminders and notification rules live in their sub-package; imported here so Django finds them.
+from cardfile.metamodel.notify.models import (  # noqa: E402, F401
+    NotificationRule,
+    Reminder,
+    ReminderSent,
+)

@@ -99,6 +99,18 @@ def test_bench_smoke_run_reports_every_scenario(tmp_path: Path) -> None:
         assert any(m.startswith(measure) for m in permissions), (measure, result.stdout)
     assert "plan of the technician's page 1 (" in result.stdout, result.stdout
     assert "indexes of the repair table: " in result.stdout, result.stdout
+    # the reminder scan: its SQL and its plans, which use the date index
+    reminders = [row["measure"] for row in rows if row["scenario"] == "reminders"]
+    for measure in (
+        "scan SQL, ",
+        "yearly repeat (",
+        "scan query built and read by the scan's code vs its SQL alone, median",
+        "whole scan (decide, render, write deliveries) vs its query, median",
+    ):
+        assert any(m.startswith(measure) for m in reminders), (measure, result.stdout)
+    plans = [line for line in result.stdout.splitlines() if "plan of the reminder scan" in line]
+    assert len(plans) == 2, result.stdout
+    assert all("Index Scan using cf_e" in line for line in plans), result.stdout
 
 
 def test_bench_refuses_other_databases(tmp_path: Path) -> None:
