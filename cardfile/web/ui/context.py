@@ -1,5 +1,5 @@
 """What every UI page needs: the menu of entities the user may read, grouped as the owner
-arranged them, the text direction and what the user may configure."""
+arranged them, the text direction, what the user may configure and the bell's unread count."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.translation import get_language_bidi
 
+from cardfile.connectors.selectors import unread_count
 from cardfile.metamodel.access import access_for
 from cardfile.metamodel.schema.dynamic import EntitySchema, get_registry
 
@@ -53,5 +54,16 @@ class Menu:
         return self.user.is_authenticated and access_for(self.user).is_owner
 
 
+class Bell:
+    """The unread notifications of the top bar: one COUNT query, on first use only."""
+
+    def __init__(self, user: Any) -> None:
+        self.user = user
+
+    @cached_property
+    def unread(self) -> int:
+        return unread_count(self.user) if self.user.is_authenticated else 0
+
+
 def ui(request: HttpRequest) -> dict[str, Any]:
-    return {"menu": Menu(request.user), "rtl": get_language_bidi()}
+    return {"menu": Menu(request.user), "bell": Bell(request.user), "rtl": get_language_bidi()}

@@ -1,10 +1,23 @@
 """The configurator under /config/: entities, fields, card layouts, roles, users, branches,
-the audit log and the trash. Each module keeps its own ``urlpatterns``; every view calls the
-same services and checks as the REST API (`cardfile.web.api.meta`, `.accounts`)."""
+the audit log and the trash; reminders, notification rules, channels and the delivery log.
+Each module keeps its own ``urlpatterns``; every view calls the same services and checks as
+the REST API (`cardfile.web.api.meta`, `.accounts`, `.notify`, `.notifications`)."""
 
 from __future__ import annotations
 
-from . import accounts, audit, entities, fields, formula, layout, roles
+from . import (
+    accounts,
+    audit,
+    channels,
+    deliveries,
+    entities,
+    fields,
+    formula,
+    layout,
+    notify_rules,
+    reminders,
+    roles,
+)
 
 urlpatterns = [
     *entities.urlpatterns,
@@ -14,4 +27,8 @@ urlpatterns = [
     *roles.urlpatterns,
     *accounts.urlpatterns,
     *audit.urlpatterns,
+    *reminders.urlpatterns,
+    *notify_rules.urlpatterns,
+    *channels.urlpatterns,
+    *deliveries.urlpatterns,
 ]
