@@ -1,15 +1,20 @@
 """A channel for tests of the outbox: it records what it sends and fails when told to.
 
-Registered once at import (tests/core/test_deliveries.py and the API tests share it).
+Registered once at import (tests/core/test_deliveries.py and the API tests share it). Also what
+the tests of the real channels share: one message sent, and a provider that is down.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from django.db import transaction
+
 from cardfile.connectors.channels.base import Channel
-from cardfile.core.deliveries import DeliveryFailed, channel_register
+from cardfile.core.deliveries import DeliveryFailed, Message, channel_register, deliveries_create
 from cardfile.core.models import Delivery
 
 NAME = "test_echo"
@@ -52,3 +57,20 @@ class EchoChannel(Channel):
             if behaviour.failures:
                 raise behaviour.failures.pop(0)
             behaviour.sent.append((delivery.pk, delivery.address, delivery.body))
+
+
+def deliver(message: Message) -> Delivery:
+    """Hand ``message`` to the outbox (sent after the commit) and read its row back."""
+    with transaction.atomic():
+        [delivery_id] = deliveries_create(messages=[message])
+    return Delivery.objects.get(pk=delivery_id)
+
+
+@contextmanager
+def provider_down(httpserver: Any) -> Iterator[None]:
+    """The fake provider (pytest-httpserver) stopped for the block, started again after."""
+    httpserver.stop()
+    try:
+        yield
+    finally:
+        httpserver.start()

@@ -38,6 +38,11 @@ STATUS_OPTIONS = {"states": STATES, "initial": "new", "transitions": TRANSITIONS
 def build_status_schema(user=None):
     """The shop schema; order gains price (decimal), closed_at (datetime) and status."""
     build_shop_schema(user)
+    return add_status_fields(user)
+
+
+def add_status_fields(user=None):
+    """Order (of a schema built already) gains price, closed_at and status."""
     field_create(entity="order", slug="price", label="Price", type="decimal", user=user)
     field_create(entity="order", slug="closed_at", label="Closed at", type="datetime", user=user)
     field_create(

@@ -5,11 +5,11 @@ from __future__ import annotations
 import base64
 
 import pytest
-from django.db import transaction
 
 from cardfile.connectors.services import channel_update
-from cardfile.core.deliveries import Message, deliveries_create
+from cardfile.core.deliveries import Message
 from cardfile.core.models import Delivery
+from tests.delivery_channels import deliver, provider_down
 
 pytestmark = [pytest.mark.embedded, pytest.mark.django_db(transaction=True)]
 
@@ -29,13 +29,7 @@ def configure(httpserver, **settings) -> None:
 
 
 def send(address: str = "0151 1234 5678", body: str = "Your order RO-7 is ready") -> Delivery:
-    with transaction.atomic():
-        [delivery_id] = deliveries_create(
-            messages=[
-                Message(key=f"sms:{address}:{body}", channel="sms", address=address, body=body)
-            ]
-        )
-    return Delivery.objects.get(pk=delivery_id)
+    return deliver(Message(key=f"sms:{address}:{body}", channel="sms", address=address, body=body))
 
 
 def only_request(httpserver):
@@ -128,11 +122,8 @@ def test_too_many_requests_is_retried(httpserver):
 
 def test_an_unreachable_provider_is_retried(httpserver):
     configure(httpserver)
-    httpserver.stop()
-    try:
+    with provider_down(httpserver):
         row = send()
-    finally:
-        httpserver.start()
     assert row.status == Delivery.Status.PENDING
     assert row.last_error.startswith("The SMS provider could not be reached")
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.db import transaction
 
 from cardfile.connectors.services import channel_update
-from cardfile.core.deliveries import Message, deliveries_create
+from cardfile.core.deliveries import Message
 from cardfile.core.models import Delivery
+from tests.delivery_channels import deliver, provider_down
 
 pytestmark = [pytest.mark.embedded, pytest.mark.django_db(transaction=True)]
 
@@ -29,19 +29,11 @@ def configure(httpserver) -> None:
 def send(
     chat: str = "-100200300", subject: str = "", body: str = "Order RO-7 is ready"
 ) -> Delivery:
-    with transaction.atomic():
-        [delivery_id] = deliveries_create(
-            messages=[
-                Message(
-                    key=f"tg:{chat}:{body}",
-                    channel="telegram",
-                    address=chat,
-                    subject=subject,
-                    body=body,
-                )
-            ]
+    return deliver(
+        Message(
+            key=f"tg:{chat}:{body}", channel="telegram", address=chat, subject=subject, body=body
         )
-    return Delivery.objects.get(pk=delivery_id)
+    )
 
 
 def test_send_message_posts_chat_id_and_text(httpserver):
@@ -109,11 +101,8 @@ def test_flood_limits_and_server_errors_are_retried(httpserver, status, answer):
 
 def test_the_token_never_shows_in_an_error(httpserver):
     configure(httpserver)
-    httpserver.stop()
-    try:
+    with provider_down(httpserver):
         row = send()
-    finally:
-        httpserver.start()
     assert row.status == Delivery.Status.PENDING
     assert row.last_error.startswith("Telegram could not be reached")
     assert TOKEN not in row.last_error

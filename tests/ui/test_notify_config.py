@@ -13,28 +13,17 @@ from django.core import mail
 from cardfile.connectors.models import ChannelConfig
 from cardfile.core.models import Delivery, Notification
 from cardfile.metamodel.notify.models import NotificationRule, Reminder
-from cardfile.metamodel.schema.services import field_create
 from tests.builders import grant
 from tests.notify_builders import build_reminder_schema
-from tests.status_builders import STATUS_OPTIONS
+from tests.status_builders import add_status_fields
 
 pytestmark = pytest.mark.embedded
 
 
 @pytest.fixture
 def shop(owner):
-    registry = build_reminder_schema(owner)
-    field_create(entity="order", slug="price", label="Price", type="decimal", user=owner)
-    field_create(entity="order", slug="closed_at", label="Closed", type="datetime", user=owner)
-    field_create(
-        entity="order",
-        slug="status",
-        label="Status",
-        type="status",
-        options=STATUS_OPTIONS,
-        user=owner,
-    )
-    return registry
+    build_reminder_schema(owner)
+    return add_status_fields(owner)
 
 
 def _options(html: str, testid: str) -> list[str]:

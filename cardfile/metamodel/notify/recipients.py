@@ -17,6 +17,9 @@ A field that is blank for this record still gives a message, with no address: th
 it as skipped with the reason, so the owner sees that the client has no email. A combination
 the table leaves out gives nothing (the definition was accepted because the recipient reaches
 another of the channels); the reason is returned for the log.
+
+`record_messages` is what reminders and rules share: the texts rendered for one record and
+resolved to messages.
 """
 
 from __future__ import annotations
@@ -30,10 +33,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import models
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from cardfile.core.deliveries import Message
+from cardfile.core.templating import template_render
 from cardfile.metamodel.schema.dynamic import EntitySchema, SchemaRegistry
+
+from .context import template_context
 
 # The user-valued system columns a recipient path may end in.
 SYSTEM_USERS = ("created_by", "updated_by")
@@ -226,3 +233,41 @@ def resolve(
                 )
             )
     return result
+
+
+def render(definition: Any, context: dict[str, Any]) -> tuple[str, str]:
+    """(subject, body) of a reminder's or rule's message, in the installation's language;
+    without a subject template the subject is the definition's name."""
+    with translation.override(settings.LANGUAGE_CODE):
+        body = template_render(definition.template, context)
+        subject = definition.label
+        if definition.subject:
+            subject = template_render(definition.subject, context, field="subject")
+    return " ".join(subject.split())[:300], body
+
+
+def record_messages(
+    registry: SchemaRegistry,
+    schema: EntitySchema,
+    definition: Any,
+    obj: models.Model,
+    *,
+    key_prefix: str,
+    source: str,
+) -> Resolved:
+    """The messages of ``definition`` (a reminder or a rule) for ``obj``: its subject and body
+    rendered for the record, to each recipient on each channel (see `resolve`)."""
+    context = template_context(registry, schema, obj)
+    texts = render(definition, context)
+    return resolve(
+        registry,
+        schema,
+        obj,
+        recipients=definition.recipients,
+        channels=definition.channels,
+        key_prefix=key_prefix,
+        texts=dict.fromkeys(definition.channels, texts),
+        source=source,
+        source_id=definition.pk,
+        url=context["url"],
+    )

@@ -23,10 +23,8 @@ from cardfile.metamodel import events
 from cardfile.metamodel.formulas import check_condition, formula_check, formula_expression
 from cardfile.metamodel.schema.dynamic import EntitySchema, SchemaRegistry, get_registry
 
-from .context import template_context
 from .models import NotificationRule, RuleEvent
-from .recipients import resolve
-from .scan import render
+from .recipients import record_messages
 
 logger = logging.getLogger(__name__)
 
@@ -80,19 +78,13 @@ def _fire(
             return 0
         obj = schema.objects().get(pk=record_id)
         version = version if version is not None else obj.version
-        context = template_context(registry, schema, obj)
-        texts = render(rule, context)
-        resolved = resolve(
+        resolved = record_messages(
             registry,
             schema,
+            rule,
             obj,
-            recipients=rule.recipients,
-            channels=rule.channels,
             key_prefix=f"rule:{rule.pk}:{record_id}:v{version}",
-            texts=dict.fromkeys(rule.channels, texts),
             source="rule",
-            source_id=rule.pk,
-            url=context["url"],
         )
         for reason in resolved.skipped:
             logger.info("rule %s, record %s: %s", rule.pk, record_id, reason)

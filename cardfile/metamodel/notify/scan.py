@@ -28,24 +28,22 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, Min, OuterRef, Q, QuerySet
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from cardfile.core.deliveries import Message, deliveries_create, deliveries_send_due
 from cardfile.core.exceptions import NotFound
-from cardfile.core.templating import TemplateProblem, template_render
+from cardfile.core.templating import TemplateProblem
 from cardfile.metamodel.formulas import check_condition, formula_check, formula_expression
 from cardfile.metamodel.models import Field
 from cardfile.metamodel.schema.dynamic import (
     EntitySchema,
-    SchemaRegistry,
     get_registry,
     pinned_schema,
 )
 
-from .context import template_context
 from .definitions import DATE_TYPES
 from .models import Reminder, ReminderSent
-from .recipients import resolve
+from .recipients import record_messages
 from .timing import Timing
 
 logger = logging.getLogger(__name__)
@@ -135,41 +133,6 @@ def due_query(
     return DueQuery(queryset=queryset, timing=timing, periods=periods, lo=lo, hi=hi)
 
 
-def render(reminder: Any, context: dict[str, Any]) -> tuple[str, str]:
-    """(subject, body) of a reminder's or rule's message, in the installation's language;
-    without a subject template the subject is the definition's name."""
-    with translation.override(settings.LANGUAGE_CODE):
-        body = template_render(reminder.template, context)
-        subject = reminder.label
-        if reminder.subject:
-            subject = template_render(reminder.subject, context, field="subject")
-    return " ".join(subject.split())[:300], body
-
-
-def _messages(
-    registry: SchemaRegistry,
-    schema: EntitySchema,
-    reminder: Reminder,
-    obj: Any,
-    due_at: dt.datetime,
-) -> tuple[list[Message], list[str]]:
-    context = template_context(registry, schema, obj)
-    texts = render(reminder, context)
-    resolved = resolve(
-        registry,
-        schema,
-        obj,
-        recipients=reminder.recipients,
-        channels=reminder.channels,
-        key_prefix=f"reminder:{reminder.pk}:{obj.pk}:{due_at.strftime('%Y%m%dT%H%M%SZ')}",
-        texts=dict.fromkeys(reminder.channels, texts),
-        source="reminder",
-        source_id=reminder.pk,
-        url=context["url"],
-    )
-    return resolved.messages, resolved.skipped
-
-
 def _scan_one(reminder_id: int, now: dt.datetime, result: ScanResult) -> None:
     """One reminder, inside the caller's transaction (see the module's steps)."""
     reminder = Reminder.objects.select_for_update().filter(pk=reminder_id, active=True).first()
@@ -198,15 +161,23 @@ def _scan_one(reminder_id: int, now: dt.datetime, result: ScanResult) -> None:
             if obj is None:
                 continue
             try:
-                found, skipped = _messages(registry, schema, reminder, obj, due_at)
+                resolved = record_messages(
+                    registry,
+                    schema,
+                    reminder,
+                    obj,
+                    key_prefix=f"reminder:{reminder.pk}:{pk}:{due_at.strftime('%Y%m%dT%H%M%SZ')}",
+                    source="reminder",
+                )
             except TemplateProblem as problem:
                 # not in the sent-log: a later scan sends it if the template is fixed within
                 # the lookback
                 result.notes.append(f"reminder {reminder.pk}, record {pk}: {problem.message}")
                 continue
-            result.notes.extend(f"reminder {reminder.pk}, record {pk}: {s}" for s in skipped)
+            notes = (f"reminder {reminder.pk}, record {pk}: {s}" for s in resolved.skipped)
+            result.notes.extend(notes)
             sent.append(ReminderSent(reminder=reminder, record_id=pk, due_at=due_at, sent_at=now))
-            messages.extend(found)
+            messages.extend(resolved.messages)
         # No ignore_conflicts: a row already there means another scan decided it; the
         # IntegrityError undoes this reminder's whole transaction and nothing goes twice.
         ReminderSent.objects.bulk_create(sent)

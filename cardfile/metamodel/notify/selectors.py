@@ -3,6 +3,7 @@ shape the API speaks."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -29,46 +30,51 @@ def _configurable(queryset: QuerySet, access: Access, entity: str | None) -> Que
     return queryset.filter(entity_id__in=allowed)
 
 
+def _live(model: type[Reminder | NotificationRule]) -> QuerySet:
+    """The definitions of entities not in the trash, with their entity and field."""
+    return model.objects.select_related("entity", "field").filter(entity__deleted_at__isnull=True)
+
+
+def _one(
+    model: type[Reminder | NotificationRule], pk: int, user: User, missing: Callable[[], str]
+) -> Any:
+    """One definition; `NotFound` saying ``missing()``, or `PermissionDenied` if ``user`` may
+    not configure its entity."""
+    found = _live(model).filter(pk=pk).first()
+    if found is None:
+        raise NotFound(missing())
+    require_configure(user, found.entity.slug)
+    return found
+
+
 def reminder_list(*, user: User, entity: str | None = None) -> list[Reminder]:
     """The reminders of the entities ``user`` may configure (of ``entity`` alone if given)."""
-    queryset = Reminder.objects.select_related("entity", "field").filter(
-        entity__deleted_at__isnull=True
-    )
-    return list(_configurable(queryset, access_for(user), entity))
+    return list(_configurable(_live(Reminder), access_for(user), entity))
 
 
 def reminder_get(*, reminder_id: int, user: User) -> Reminder:
     """One reminder; `NotFound`, or `PermissionDenied` if ``user`` may not configure its
     entity."""
-    reminder = (
-        Reminder.objects.select_related("entity", "field")
-        .filter(pk=reminder_id, entity__deleted_at__isnull=True)
-        .first()
+    return _one(
+        Reminder,
+        reminder_id,
+        user,
+        lambda: _("There is no reminder #%(id)s.") % {"id": reminder_id},
     )
-    if reminder is None:
-        raise NotFound(_("There is no reminder #%(id)s.") % {"id": reminder_id})
-    require_configure(user, reminder.entity.slug)
-    return reminder
 
 
 def rule_list(*, user: User, entity: str | None = None) -> list[NotificationRule]:
     """The notification rules of the entities ``user`` may configure."""
-    queryset = NotificationRule.objects.select_related("entity", "field").filter(
-        entity__deleted_at__isnull=True
-    )
-    return list(_configurable(queryset, access_for(user), entity))
+    return list(_configurable(_live(NotificationRule), access_for(user), entity))
 
 
 def rule_get(*, rule_id: int, user: User) -> NotificationRule:
-    rule = (
-        NotificationRule.objects.select_related("entity", "field")
-        .filter(pk=rule_id, entity__deleted_at__isnull=True)
-        .first()
+    return _one(
+        NotificationRule,
+        rule_id,
+        user,
+        lambda: _("There is no notification rule #%(id)s.") % {"id": rule_id},
     )
-    if rule is None:
-        raise NotFound(_("There is no notification rule #%(id)s.") % {"id": rule_id})
-    require_configure(user, rule.entity.slug)
-    return rule
 
 
 def _message_parts(obj: Reminder | NotificationRule) -> dict[str, Any]:

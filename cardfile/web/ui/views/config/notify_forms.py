@@ -1,6 +1,7 @@
 """What the reminder and notification-rule forms share: the message part (condition,
 recipients, channels, subject, template), what the chosen entity offers (recipient paths,
-template variables, formula names), and the form's values to and from the API's shape.
+template variables, formula names), the form's values to and from the API's shape, and the
+views' flow (`NotifyForm`: show, reload the part, save, delete).
 
 The forms speak the API's shape to `cardfile.metamodel.notify.services`, which checks
 everything; its errors come back keyed as the API keys them (``recipients[2].field``,
@@ -8,19 +9,24 @@ everything; its errors come back keyed as the API keys them (``recipients[2].fie
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.http import HttpRequest
+from django.contrib import messages
+from django.db import models
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from cardfile.core.accounts import user_list
+from cardfile.core.exceptions import CardfileError, NotFound, PermissionDenied
 from cardfile.metamodel.access import access_for
 from cardfile.metamodel.access.services import role_list
 from cardfile.metamodel.notify.recipients import REACHES, SYSTEM_USERS
 from cardfile.metamodel.schema.dynamic import EntitySchema, get_registry
 
-from .common import FormErrors, checkbox, configurable
+from .common import FormErrors, checkbox, configurable, form_errors, render_form
 from .deliveries import channel_labels
 from .formula import formula_names
 
@@ -184,3 +190,87 @@ def whole(raw: str) -> Any:
         return int(text)
     except ValueError:
         return text
+
+
+def channel_names(definitions: list[Any]) -> list[Any]:
+    """``definitions`` with ``channel_labels``: their channels as the list shows them."""
+    labels = channel_labels()
+    for definition in definitions:
+        definition.channel_labels = [labels.get(c, c) for c in definition.channels]
+    return definitions
+
+
+ContextOf = Callable[[HttpRequest, dict[str, Any], FormErrors], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class NotifyForm:
+    """The views' flow of one kind of definition (reminder, notification rule): the form page
+    with the services' errors at their inputs (the rest above the form), the part htmx
+    reloads, saving and deleting. Each kind's module says what differs."""
+
+    name: str  # the context name of the definition edited: "reminder", "rule"
+    template: str
+    part_template: str
+    list_url: str
+    section: str
+    context: ContextOf  # the form's context for (request, values, errors)
+    known_keys: frozenset[str]  # the error keys an input of the form shows
+
+    def render(
+        self,
+        request: HttpRequest,
+        values: dict[str, Any],
+        obj: models.Model | None = None,
+        error: CardfileError | None = None,
+    ) -> HttpResponse:
+        errors = FormErrors(*form_errors(error)) if error else FormErrors()
+        context = {**self.context(request, values, errors), self.name: obj}
+        known = self.known_keys | {k for k in errors if k.startswith("recipients[")}
+        context["other_errors"] = errors.other(known) if error else []
+        return render_form(request, self.template, context, error=error)
+
+    def part(self, request: HttpRequest, values: dict[str, Any]) -> HttpResponse:
+        return render(request, self.part_template, self.context(request, values, FormErrors()))
+
+    def save(
+        self,
+        request: HttpRequest,
+        values: dict[str, Any],
+        obj: models.Model | None,
+        write: Callable[[], Any],
+        done: Callable[[Any], str],
+    ) -> HttpResponse:
+        """``write()`` the definition; the list with ``done(saved)`` said, or the form again
+        with the errors."""
+        try:
+            saved = write()
+        except (PermissionDenied, NotFound):
+            raise  # 403 and 404 pages, as `ui_view` makes them
+        except CardfileError as error:
+            return self.render(request, values, obj, error=error)
+        messages.success(request, done(saved))
+        return redirect(self.list_url)
+
+    def remove(
+        self,
+        request: HttpRequest,
+        obj: Any,
+        *,
+        kind: str,
+        delete: Callable[[], Any],
+        done: str,
+    ) -> HttpResponse:
+        """Ask, then ``delete()``; the list with ``done`` said."""
+        template = "ui/config/notify_delete.html"
+        context = {"object": obj, "kind": kind, "back": self.list_url, "section": self.section}
+        if request.method != "POST":
+            return render_form(request, template, context)
+        try:
+            delete()
+        except (PermissionDenied, NotFound):
+            raise  # 403 and 404 pages, as `ui_view` makes them
+        except CardfileError as error:
+            return render_form(request, template, context, error=error)
+        messages.success(request, done)
+        return redirect(self.list_url)

@@ -7,22 +7,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from cardfile.core.exceptions import CardfileError, NotFound, PermissionDenied
 from cardfile.metamodel.notify.models import NotificationRule, RuleEvent
 from cardfile.metamodel.notify.selectors import rule_as_dict, rule_get, rule_list
 from cardfile.metamodel.notify.services import rule_create, rule_delete, rule_update
 from cardfile.metamodel.schema.dynamic import EntitySchema
 
-from .common import FormErrors, config_view, form_errors, render_form
-from .deliveries import channel_labels
-from .notify_forms import MESSAGE_KEYS, entity_choice, message_context, message_values
+from .common import FormErrors, config_view
+from .notify_forms import (
+    MESSAGE_KEYS,
+    NotifyForm,
+    channel_names,
+    entity_choice,
+    message_context,
+    message_values,
+)
 
 KNOWN_KEYS = {"entity", "event", "field", "to_state", "recipients", *MESSAGE_KEYS}
 # A changed field that fires a rule: any but the lines (their changes have their own events).
@@ -59,11 +63,9 @@ def _trigger_text(rule: NotificationRule) -> str:
 
 @config_view
 def rule_index(request: HttpRequest) -> HttpResponse:
-    rules = rule_list(user=request.user)
-    channels = channel_labels()
+    rules = channel_names(rule_list(user=request.user))
     for rule in rules:
         rule.trigger_label = _trigger_text(rule)
-        rule.channel_labels = [channels.get(c, c) for c in rule.channels]
     return render(
         request, "ui/config/notification_rules.html", {"rules": rules, "section": "rules"}
     )
@@ -141,81 +143,64 @@ def _status_field(schema: EntitySchema | None, slug: str) -> Any:
     return next((f for f in schema.fields if f.slug == slug and f.type == "status"), None)
 
 
-def _render(
-    request: HttpRequest,
-    values: dict[str, Any],
-    rule: NotificationRule | None = None,
-    error: CardfileError | None = None,
-) -> HttpResponse:
-    errors = FormErrors(*form_errors(error)) if error else FormErrors()
-    context = {**_context(request, values, errors), "rule": rule}
-    known = KNOWN_KEYS | {k for k in errors if k.startswith("recipients[")}
-    context["other_errors"] = errors.other(known) if error else []
-    return render_form(request, "ui/config/notification_rule_form.html", context, error=error)
+FORM = NotifyForm(
+    name="rule",
+    template="ui/config/notification_rule_form.html",
+    part_template="ui/config/_rule_part.html",
+    list_url="ui:config-rules",
+    section="rules",
+    context=_context,
+    known_keys=frozenset(KNOWN_KEYS),
+)
 
 
 @require_POST
 @config_view
 def rule_part(request: HttpRequest) -> HttpResponse:
     """The part of the form that follows the entity, the event and the status field (htmx)."""
-    values = _values_from_post(request)
-    return render(request, "ui/config/_rule_part.html", _context(request, values, FormErrors()))
+    return FORM.part(request, _values_from_post(request))
 
 
-def _saved(request: HttpRequest, rule: NotificationRule) -> HttpResponse:
-    messages.success(request, _("Notification rule %(label)s saved.") % {"label": rule.label})
-    return redirect("ui:config-rules")
+def _saved(rule: NotificationRule) -> str:
+    return _("Notification rule %(label)s saved.") % {"label": rule.label}
 
 
 @config_view
 def rule_new(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         values = {"active": True, "event": RuleEvent.CREATED, "recipients": [], "channels": []}
-        return _render(request, values)
+        return FORM.render(request, values)
     values = _values_from_post(request)
-    try:
-        rule = rule_create(data=_data(values), user=request.user)
-    except (PermissionDenied, NotFound):
-        raise  # 403 and 404 pages, as `ui_view` makes them
-    except CardfileError as error:
-        return _render(request, values, error=error)
-    return _saved(request, rule)
+    return FORM.save(
+        request, values, None, lambda: rule_create(data=_data(values), user=request.user), _saved
+    )
 
 
 @config_view
 def rule_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
     rule = rule_get(rule_id=rule_id, user=request.user)
     if request.method != "POST":
-        return _render(request, _values_from_rule(rule), rule)
+        return FORM.render(request, _values_from_rule(rule), rule)
     values = _values_from_post(request)
-    try:
-        saved = rule_update(rule_id=rule_id, data=_data(values), user=request.user)
-    except (PermissionDenied, NotFound):
-        raise  # 403 and 404 pages, as `ui_view` makes them
-    except CardfileError as error:
-        return _render(request, values, rule, error=error)
-    return _saved(request, saved)
+    return FORM.save(
+        request,
+        values,
+        rule,
+        lambda: rule_update(rule_id=rule_id, data=_data(values), user=request.user),
+        _saved,
+    )
 
 
 @config_view
 def rule_remove(request: HttpRequest, rule_id: int) -> HttpResponse:
     rule = rule_get(rule_id=rule_id, user=request.user)
-    context = {
-        "object": rule,
-        "kind": _("notification rule"),
-        "back": "ui:config-rules",
-        "section": "rules",
-    }
-    if request.method != "POST":
-        return render_form(request, "ui/config/notify_delete.html", context)
-    try:
-        rule_delete(rule_id=rule_id, user=request.user)
-    except (PermissionDenied, NotFound):
-        raise  # 403 and 404 pages, as `ui_view` makes them
-    except CardfileError as error:
-        return render_form(request, "ui/config/notify_delete.html", context, error=error)
-    messages.success(request, _("Notification rule %(label)s deleted.") % {"label": rule.label})
-    return redirect("ui:config-rules")
+    return FORM.remove(
+        request,
+        rule,
+        kind=_("notification rule"),
+        delete=lambda: rule_delete(rule_id=rule_id, user=request.user),
+        done=_("Notification rule %(label)s deleted.") % {"label": rule.label},
+    )
 
 
 urlpatterns = [

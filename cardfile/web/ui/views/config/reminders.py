@@ -7,26 +7,26 @@ made from the two. Every check is the service's."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from cardfile.core.exceptions import CardfileError, NotFound, PermissionDenied
 from cardfile.metamodel.notify.models import OffsetUnit, Reminder, RepeatUnit
 from cardfile.metamodel.notify.selectors import reminder_as_dict, reminder_get, reminder_list
 from cardfile.metamodel.notify.services import reminder_create, reminder_delete, reminder_update
 from cardfile.metamodel.schema.dynamic import EntitySchema
 
-from .common import FormErrors, config_view, form_errors, render_form
-from .deliveries import channel_labels
+from .common import FormErrors, config_view
 from .notify_forms import (
     MESSAGE_KEYS,
+    NotifyForm,
+    channel_names,
     entity_choice,
     message_context,
     message_data,
@@ -67,14 +67,12 @@ def repeat_text(reminder: Reminder) -> str:
 
 @config_view
 def reminder_index(request: HttpRequest) -> HttpResponse:
-    reminders = reminder_list(user=request.user)
-    channels = channel_labels()
+    reminders = channel_names(reminder_list(user=request.user))
     for reminder in reminders:
         reminder.offset_label = offset_text(
             reminder.offset_amount, reminder.offset_unit, reminder.field.label
         )
         reminder.repeat_label = repeat_text(reminder)
-        reminder.channel_labels = [channels.get(c, c) for c in reminder.channels]
     return render(
         request, "ui/config/reminders.html", {"reminders": reminders, "section": "reminders"}
     )
@@ -175,35 +173,37 @@ KNOWN_KEYS = {
     *("entity", "field", "offset", "offset.amount", "offset.unit", "at_time"),
     *("repeat", "repeat.every", "repeat.unit"),
 }
-
-
-def _known(errors: FormErrors) -> set[str]:
-    return KNOWN_KEYS | {k for k in errors if k.startswith("recipients[")}
-
-
-def _render(
-    request: HttpRequest,
-    values: dict[str, Any],
-    reminder: Reminder | None = None,
-    error: CardfileError | None = None,
-) -> HttpResponse:
-    errors = FormErrors(*form_errors(error)) if error else FormErrors()
-    context = {**_context(request, values, errors), "reminder": reminder}
-    context["other_errors"] = errors.other(_known(errors)) if error else []
-    return render_form(request, "ui/config/reminder_form.html", context, error=error)
+FORM = NotifyForm(
+    name="reminder",
+    template="ui/config/reminder_form.html",
+    part_template="ui/config/_reminder_part.html",
+    list_url="ui:config-reminders",
+    section="reminders",
+    context=_context,
+    known_keys=frozenset(KNOWN_KEYS),
+)
 
 
 @require_POST
 @config_view
 def reminder_part(request: HttpRequest) -> HttpResponse:
     """The part of the form that follows the entity and the field (htmx)."""
-    values = _values_from_post(request)
-    return render(request, "ui/config/_reminder_part.html", _context(request, values, FormErrors()))
+    return FORM.part(request, _values_from_post(request))
 
 
-def _saved(request: HttpRequest, reminder: Reminder) -> HttpResponse:
-    messages.success(request, _("Reminder %(label)s saved.") % {"label": reminder.label})
-    return redirect("ui:config-reminders")
+def _saved(reminder: Reminder) -> str:
+    return _("Reminder %(label)s saved.") % {"label": reminder.label}
+
+
+def _writer(
+    request: HttpRequest, values: dict[str, Any], reminder_id: int | None = None
+) -> Callable[[], Reminder]:
+    """What saving the form does: create, or update ``reminder_id``."""
+    _entities, schema = entity_choice(request, values["entity"])
+    data = _data(values, schema)
+    if reminder_id is None:
+        return lambda: reminder_create(data=data, user=request.user)
+    return lambda: reminder_update(reminder_id=reminder_id, data=data, user=request.user)
 
 
 @config_view
@@ -219,55 +219,30 @@ def reminder_new(request: HttpRequest) -> HttpResponse:
             "recipients": [],
             "channels": [],
         }
-        return _render(request, values)
+        return FORM.render(request, values)
     values = _values_from_post(request)
-    _entities, schema = entity_choice(request, values["entity"])
-    try:
-        reminder = reminder_create(data=_data(values, schema), user=request.user)
-    except (PermissionDenied, NotFound):
-        raise  # 403 and 404 pages, as `ui_view` makes them
-    except CardfileError as error:
-        return _render(request, values, error=error)
-    return _saved(request, reminder)
+    return FORM.save(request, values, None, _writer(request, values), _saved)
 
 
 @config_view
 def reminder_edit(request: HttpRequest, reminder_id: int) -> HttpResponse:
     reminder = reminder_get(reminder_id=reminder_id, user=request.user)
     if request.method != "POST":
-        return _render(request, _values_from_reminder(reminder), reminder)
+        return FORM.render(request, _values_from_reminder(reminder), reminder)
     values = _values_from_post(request)
-    _entities, schema = entity_choice(request, values["entity"])
-    try:
-        saved = reminder_update(
-            reminder_id=reminder_id, data=_data(values, schema), user=request.user
-        )
-    except (PermissionDenied, NotFound):
-        raise  # 403 and 404 pages, as `ui_view` makes them
-    except CardfileError as error:
-        return _render(request, values, reminder, error=error)
-    return _saved(request, saved)
+    return FORM.save(request, values, reminder, _writer(request, values, reminder_id), _saved)
 
 
 @config_view
 def reminder_remove(request: HttpRequest, reminder_id: int) -> HttpResponse:
     reminder = reminder_get(reminder_id=reminder_id, user=request.user)
-    context = {
-        "object": reminder,
-        "kind": _("reminder"),
-        "back": "ui:config-reminders",
-        "section": "reminders",
-    }
-    if request.method != "POST":
-        return render_form(request, "ui/config/notify_delete.html", context)
-    try:
-        reminder_delete(reminder_id=reminder_id, user=request.user)
-    except (PermissionDenied, NotFound):
-        raise  # 403 and 404 pages, as `ui_view` makes them
-    except CardfileError as error:
-        return render_form(request, "ui/config/notify_delete.html", context, error=error)
-    messages.success(request, _("Reminder %(label)s deleted.") % {"label": reminder.label})
-    return redirect("ui:config-reminders")
+    return FORM.remove(
+        request,
+        reminder,
+        kind=_("reminder"),
+        delete=lambda: reminder_delete(reminder_id=reminder_id, user=request.user),
+        done=_("Reminder %(label)s deleted.") % {"label": reminder.label},
+    )
 
 
 urlpatterns = [
