@@ -47,9 +47,7 @@ test: venv assets
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(EMBEDDED) $(VENV)/bin/python manage.py makemigrations --check --dry-run
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CARDFILE_TLS=0 \
-		$(VENV)/bin/pytest $(PYTEST_ARGS)
-	$(EMBEDDED) $(VENV)/bin/pytest -m embedded $(PYTEST_ARGS)
+	bash scripts/test-passes.sh $(VENV) $(TEST_DATABASE_URL) $(TEST_REDIS_URL) $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .
