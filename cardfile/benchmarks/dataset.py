@@ -135,7 +135,6 @@ def _columns(schema: EntitySchema) -> dict[str, str]:
 def _insert_series(schema: EntitySchema, values: dict[str, str], **numbers: int) -> None:
     """INSERT ... SELECT over ``generate_series(1, rows)``; ``numbers`` are ints of ours,
     formatted into the statement (no parameters, so ``%`` stays SQL's modulo)."""
-    quote = connection.ops.quote_name
     columns = _columns(schema)
     system = {
         "created_at": "now() - ({rows} - i) * interval '1 s'",
@@ -147,16 +146,26 @@ def _insert_series(schema: EntitySchema, values: dict[str, str], **numbers: int)
     names = [*system, *(columns[slug] for slug in values)]
     numbers = {name: int(number) for name, number in numbers.items()}
     expressions = [e.format(**numbers) for e in (*system.values(), *values.values())]
-    statement = (
-        f"INSERT INTO {quote(schema.entity.table_name)} "  # noqa: S608 - names from ids only
-        f"({', '.join(quote(n) for n in names)}) "
-        f"SELECT {', '.join(expressions)} "
-        f"FROM generate_series(1::bigint, {numbers['rows']}) AS s(i)"
+    insert_generated(
+        schema.entity.table_name, dict(zip(names, expressions, strict=True)), numbers["rows"]
     )
-    with connection.cursor() as cursor, _without_indexes(schema.entity.table_name):
+
+
+def insert_generated(table: str, values: dict[str, str], rows: int) -> None:
+    """``INSERT INTO table (columns) SELECT expressions FROM generate_series(1, rows) AS s(i)``
+    with the indexes built once afterwards, then ANALYZE. Column names come from field ids and
+    the expressions are the benchmark's own SQL, never user text."""
+    quote = connection.ops.quote_name
+    statement = (
+        f"INSERT INTO {quote(table)} "  # noqa: S608 - names from ids only
+        f"({', '.join(quote(name) for name in values)}) "
+        f"SELECT {', '.join(values.values())} "
+        f"FROM generate_series(1::bigint, {int(rows)}) AS s(i)"
+    )
+    with connection.cursor() as cursor, _without_indexes(table):
         cursor.execute(statement)
     with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {quote(schema.entity.table_name)}")
+        cursor.execute(f"ANALYZE {quote(table)}")
 
 
 @contextmanager

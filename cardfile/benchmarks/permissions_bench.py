@@ -40,7 +40,7 @@ from cardfile.metamodel.schema.field_services import field_create
 from cardfile.metamodel.schema.services import entity_create
 
 from .context import BenchContext
-from .dataset import STATES, _without_indexes
+from .dataset import STATES, insert_generated
 from .report import Measurement, median, percentile
 
 ENTITY = "repair"
@@ -100,7 +100,6 @@ def _load_rows(
 ) -> None:
     """``rows`` repairs made by the server (``INSERT ... SELECT``), indexes built after."""
     meta = schema.model._meta
-    quote = connection.ops.quote_name
 
     def column(slug: str) -> str:
         return meta.get_field(schema.by_slug[slug].attname).column
@@ -118,16 +117,7 @@ def _load_rows(
         column("due"): "date '2023-01-01' + ((i * 7877) % 1095)::int",
         column("master"): f"(ARRAY[{master_ids}])[1 + i % {len(masters)}]",
     }
-    table = quote(schema.entity.table_name)
-    statement = (
-        f"INSERT INTO {table} ({', '.join(quote(name) for name in values)}) "  # noqa: S608 - ids
-        f"SELECT {', '.join(values.values())} "
-        f"FROM generate_series(1::bigint, {int(rows)}) AS s(i)"
-    )
-    with connection.cursor() as cursor, _without_indexes(schema.entity.table_name):
-        cursor.execute(statement)
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {table}")
+    insert_generated(schema.entity.table_name, values, rows)
 
 
 def build(ctx: BenchContext) -> Setup:

@@ -36,7 +36,7 @@ from cardfile.metamodel.schema.field_services import field_create
 from cardfile.metamodel.schema.services import entity_create
 
 from .context import BenchContext
-from .dataset import _without_indexes
+from .dataset import insert_generated
 from .permissions_bench import Plan, _explain
 from .report import Measurement, median
 
@@ -81,7 +81,6 @@ class Setup:
 def _load_rows(schema: EntitySchema, rows: int, owner_id: int) -> None:
     """``rows`` visits made by the server (``INSERT ... SELECT``), then analyzed."""
     meta = schema.model._meta
-    quote = connection.ops.quote_name
 
     def column(slug: str) -> str:
         return meta.get_field(schema.by_slug[slug].attname).column
@@ -98,16 +97,7 @@ def _load_rows(schema: EntitySchema, rows: int, owner_id: int) -> None:
         # one in ten of each day's visits (those of a day are 3650 apart)
         column("opted_out"): f"(i / {DAYS}) % 10 = 0",
     }
-    table = quote(schema.entity.table_name)
-    statement = (
-        f"INSERT INTO {table} ({', '.join(quote(name) for name in values)}) "  # noqa: S608 - ids
-        f"SELECT {', '.join(values.values())} "
-        f"FROM generate_series(1::bigint, {int(rows)}) AS s(i)"
-    )
-    with connection.cursor() as cursor, _without_indexes(schema.entity.table_name):
-        cursor.execute(statement)
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {table}")
+    insert_generated(schema.entity.table_name, values, rows)
 
 
 def build(ctx: BenchContext) -> Setup:
