@@ -154,11 +154,11 @@ def recompute_after_write(
     context = compile_context(user=user)
     order, index = plan.order, 0
     while index < len(order):
-        first = plan.computed[order[index]]
+        start, first = index, plan.computed[order[index]]
         end = index
         while end < len(order) and plan.computed[order[end]].schema is first.schema:
             end += 1
-        group = [plan.computed[pk] for pk in order[index:end] if pk in pending]
+        group = [plan.computed[pk] for pk in order[start:end] if pk in pending]
         index = end
         if not group:
             continue
@@ -172,6 +172,14 @@ def recompute_after_write(
         updated = rows.values("pk")
         for node in group:
             trigger(first.schema.entity.pk, node.field.pk, updated)
+        # The group was computed in dependency order over all its rows, so its own nodes are
+        # done; neighbours that read them but were not pending yet (a formula over a rollup
+        # that a line or a linked record changed) are pending now and need another pass over
+        # this run. Each pass moves down the dependency graph, so the loop ends.
+        for node in group:
+            pending.pop(node.field.pk, None)
+        if any(pk in pending for pk in order[start:end]):
+            index = start
 
 
 # -- a whole column, in batches (a changed definition) ------------------------------------------
