@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "cardfile.core",
     "cardfile.metamodel",
     "cardfile.connectors",
+    "cardfile.presets",
     "cardfile.web",
     "drf_spectacular_sidecar",
 ]

@@ -7,10 +7,12 @@ after the commit, and one failing handler neither stops the others nor undoes th
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import transaction
@@ -29,6 +31,21 @@ Handler = Callable[..., Any]
 
 _lock = threading.Lock()
 _handlers: defaultdict[str, list[Handler]] = defaultdict(list)
+# Set while records are written that must not notify anyone (a preset's demo data).
+_muted: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "cardfile_events_muted", default=False
+)
+
+
+@contextmanager
+def muted() -> Iterator[None]:
+    """Writes inside the block publish no events: demo records loaded by a preset must not
+    fire notification rules at their made-up clients."""
+    reset = _muted.set(True)
+    try:
+        yield
+    finally:
+        _muted.reset(reset)
 
 
 def subscribe(event_name: str, handler: Handler) -> Callable[[], None]:
@@ -57,5 +74,8 @@ def publish(event_name: str, **payload: Any) -> None:
 
 
 def publish_on_commit(event_name: str, **payload: Any) -> None:
-    """Deliver once the current transaction commits (at once outside a transaction)."""
+    """Deliver once the current transaction commits (at once outside a transaction); nothing
+    inside a `muted` block."""
+    if _muted.get():
+        return
     transaction.on_commit(lambda: publish(event_name, **payload))
