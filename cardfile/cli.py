@@ -52,13 +52,25 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser(
         "demo",
-        help=_("set up the embedded default (SQLite in ./var) with an admin account, then serve"),
+        help=_(
+            "set up the embedded default (SQLite in ./var) with an admin account and a "
+            "preset with demo data, then serve"
+        ),
         description=_(
             "Migrate the embedded default database, create an admin account if there is none "
-            "(its password is shown once), then serve. DATABASE_URL and REDIS_URL are ignored."
+            "(its password is shown once), install a trade's preset with demo data on the "
+            "first start, then serve. DATABASE_URL and REDIS_URL are ignored."
         ),
     )
     _add_serve_arguments(demo)
+    demo.add_argument(
+        "--preset",
+        default="phone_repair",
+        help=_(
+            "the trade's preset installed with demo data on the first start: phone_repair, "
+            "car_service or dry_cleaning (default: %(default)s)"
+        ),
+    )
     demo.set_defaults(handler=_demo)
 
     serve = commands.add_parser(
@@ -98,6 +110,67 @@ def _parser() -> argparse.ArgumentParser:
         ),
     ).set_defaults(handler=_reminders_run)
 
+    preset = commands.add_parser(
+        "preset",
+        help=_("industry presets: list, install (or upgrade) and export"),
+        description=_(
+            "A preset is a folder of YAML that sets up entities, roles, statuses, reminders and "
+            "demo data for a trade. Installing is all or nothing and safe to repeat."
+        ),
+    )
+    preset_commands = preset.add_subparsers(title=_("commands"), metavar="COMMAND", required=True)
+    preset_commands.add_parser(
+        "list",
+        help=_("list the shipped presets and what is installed"),
+        description=_("List the shipped presets, with the version installed here if any."),
+    ).set_defaults(handler=_preset, action="list")
+    install = preset_commands.add_parser(
+        "install",
+        help=_("install or upgrade a preset by name or from a folder"),
+        description=_(
+            "Install a shipped preset (by name) or a preset folder (by path). Installing a "
+            "newer version upgrades: new fields, states, roles and reminders are added; nothing "
+            "is deleted and what you changed yourself is kept."
+        ),
+    )
+    install.add_argument("source", metavar="NAME|FOLDER", help=_("a preset name or folder"))
+    install.add_argument(
+        "--demo-data", action="store_true", help=_("also load the preset's demo records")
+    )
+    install.add_argument(
+        "--dry-run", action="store_true", help=_("print the plan and change nothing")
+    )
+    install.add_argument("--locale", help=_("install labels in this language, e.g. ru"))
+    install.add_argument("--currency", help=_("currency for money fields, e.g. EUR"))
+    install.set_defaults(handler=_preset, action="install")
+    export = preset_commands.add_parser(
+        "export",
+        help=_("write the running configuration as a preset folder"),
+        description=_(
+            "Write the entities, fields, layouts, shared views, roles, reminders and "
+            "notification rules of this installation to DIR in the preset format."
+        ),
+    )
+    export.add_argument("directory", metavar="DIR", help=_("folder to write (created if missing)"))
+    export.add_argument("--name", default="export", help=_("preset name (default: %(default)s)"))
+    export.add_argument("--title", default="", help=_("preset title"))
+    export.add_argument(
+        "--version", type=int, default=1, help=_("preset version (default: %(default)s)")
+    )
+    export.set_defaults(handler=_preset, action="export")
+
+    setup = commands.add_parser(
+        "setup",
+        help=_("first-start setup without the browser: trade, company, owner account"),
+        description=_(
+            "Do what the first-start wizard does: install the preset for a trade, record the "
+            "company, currency and locale, create branches and the owner's account, and "
+            "optionally load demo data."
+        ),
+    )
+    _add_setup_arguments(setup)
+    setup.set_defaults(handler=_setup)
+
     worker = commands.add_parser(
         "worker",
         help=_("run a Celery worker with beat for background jobs (needs REDIS_URL)"),
@@ -134,6 +207,49 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         help=_("gunicorn worker processes (default: 1 with 4 threads on SQLite, else 2)"),
     )
+
+
+def _add_setup_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--trade",
+        default="empty",
+        help=_("phone_repair, car_service, dry_cleaning or empty (default: %(default)s)"),
+    )
+    parser.add_argument("--company", required=True, help=_("the company's name"))
+    parser.add_argument("--currency", help=_("ISO currency code (default: the preset's)"))
+    parser.add_argument("--locale", help=_("language and formats, e.g. en or ru"))
+    parser.add_argument(
+        "--branch",
+        action="append",
+        default=[],
+        help=_("a branch (shop) name; repeat for several"),
+    )
+    parser.add_argument("--owner-username", required=True, help=_("the owner's login"))
+    parser.add_argument("--owner-email", default="", help=_("the owner's email"))
+    parser.add_argument(
+        "--owner-password-env",
+        default="CARDFILE_OWNER_PASSWORD",
+        help=_("environment variable holding the owner's password (default: %(default)s)"),
+    )
+    parser.add_argument("--demo-data", action="store_true", help=_("load the demo records"))
+
+
+def _preset(options: argparse.Namespace) -> int:
+    import django
+
+    django.setup()
+    from cardfile.presets.commands import run
+
+    return run(options)
+
+
+def _setup(options: argparse.Namespace) -> int:
+    import django
+
+    django.setup()
+    from cardfile.presets.setup import setup_command
+
+    return setup_command(options)
 
 
 def _add_bench_arguments(parser: argparse.ArgumentParser) -> None:
@@ -253,7 +369,34 @@ def _demo(options: argparse.Namespace) -> int:
     print(_("Preparing the database in %(path)s ...") % {"path": settings.VAR_DIR}, flush=True)
     call_command("migrate", interactive=False, verbosity=0)
     call_command("ensure_admin")
-    return _serve(options)
+    return _demo_preset(options.preset) or _serve(options)
+
+
+def _demo_preset(trade: str) -> int:
+    """Install the demo's preset with its demo data on the first start; 0 when ready."""
+    from django.contrib.auth import get_user_model
+
+    from cardfile.core.exceptions import CardfileError
+    from cardfile.presets.setup import setup_demo
+
+    admin = get_user_model().objects.filter(is_superuser=True).order_by("pk").first()
+    shown: list[str] = []
+
+    def progress(done: int, total: int, message: str) -> None:
+        # one line per kind of step, not one per field
+        if message and message.split(" ")[0] not in shown:
+            shown.append(message.split(" ")[0])
+            print(f"[{done * 100 // max(total, 1):3d}%] {message}", flush=True)
+
+    print(_("Installing the %(preset)s preset with demo data ...") % {"preset": trade}, flush=True)
+    try:
+        installation = setup_demo(trade=trade, user=admin, progress=progress)
+    except CardfileError as error:
+        print(str(error), file=sys.stderr)
+        return 2
+    if installation is None:
+        print(_("Already set up; the demo keeps its data."), flush=True)
+    return 0
 
 
 def _serve(options: argparse.Namespace) -> int:

@@ -247,3 +247,34 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.title}"
+
+
+class Installation(models.Model):
+    """What the first-start setup chose for this installation: one row (id 1) or none yet.
+
+    ``set_up_at`` is null until the setup finished; while it is null and no user exists, the web
+    UI opens the setup wizard. A blank ``language`` leaves the language to each browser.
+    """
+
+    SINGLETON_ID = 1
+
+    company_name = models.CharField(_("company name"), max_length=200, blank=True, default="")
+    currency = models.CharField(_("currency"), max_length=3, blank=True, default="")
+    language = models.CharField(_("language"), max_length=16, blank=True, default="")
+    preset = models.CharField(_("preset"), max_length=63, blank=True, default="")
+    set_up_at = models.DateTimeField(_("set up"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("changed"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("installation")
+        verbose_name_plural = _("installation")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="core_installation_singleton")
+        ]
+
+    def __str__(self) -> str:
+        return self.company_name or "Cardfile"
+
+    @property
+    def is_set_up(self) -> bool:
+        return self.set_up_at is not None

@@ -1,4 +1,4 @@
-"""Reads of the core package: the jobs a user may see."""
+"""Reads of the core package: the jobs a user may see, the installation's setup."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from .exceptions import NotFound
-from .models import Job
+from .models import Installation, Job
 
 MAX_ID = 2**63 - 1
 
@@ -30,3 +30,10 @@ def job_get(*, user: AbstractBaseUser | AnonymousUser, job_id: int, see_all: boo
     if job is None:
         raise NotFound(_("There is no job #%(id)s.") % {"id": job_id})
     return job
+
+
+def installation_get() -> Installation:
+    """The installation's first-start choices; before the setup, an unsaved blank one (not set
+    up). One query."""
+    found = Installation.objects.filter(pk=Installation.SINGLETON_ID).first()
+    return found if found is not None else Installation(pk=Installation.SINGLETON_ID)

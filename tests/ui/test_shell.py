@@ -14,7 +14,8 @@ PASSWORD = "s3cret-pass!"
 
 
 @pytest.mark.embedded
-def test_anonymous_visitors_are_sent_to_sign_in(client, db):
+def test_anonymous_visitors_are_sent_to_sign_in(client, owner):
+    # once someone has an account (before that, the setup wizard opens: test_setup_wizard.py)
     response = client.get("/")
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("ui:login"))

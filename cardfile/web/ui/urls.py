@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from .views import accounts, cards, config, home, lists, notifications, search
+from .views import accounts, cards, config, home, lists, notifications, search, setup
 from .views.config.deliveries import record_urlpatterns as record_delivery_urlpatterns
 
 app_name = "ui"
@@ -10,6 +10,7 @@ app_name = "ui"
 urlpatterns = [
     path("", include(home.urlpatterns)),
     path("", include(accounts.urlpatterns)),
+    path("setup/", include(setup.urlpatterns)),
     path("search/", include(search.urlpatterns)),
     path("notifications/", include(notifications.urlpatterns)),
     path("config/", include(config.urlpatterns)),
