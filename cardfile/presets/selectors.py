@@ -48,3 +48,8 @@ def preset_list() -> list[dict[str, Any]]:
             }
         )
     return found
+
+
+def shipped_preset(name: str) -> dict[str, Any] | None:
+    """The shipped preset called ``name`` as `preset_list` describes it, or None."""
+    return next((p for p in preset_list() if p["name"] == name), None)

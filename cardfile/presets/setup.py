@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from babel import numbers as babel_numbers
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -32,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from cardfile.core.accounts import AccountValidationError, user_create
 from cardfile.core.exceptions import CardfileError, InvalidInput, Problems
+from cardfile.core.installation import currency_clean, language_clean
 from cardfile.core.models import Branch, Installation
 from cardfile.core.selectors import installation_get
 from cardfile.core.services import branch_create
@@ -163,30 +163,11 @@ def setup_validate(
 def _clean_currency(value: Any, trade: Trade | None, problems: Problems) -> str:
     if value is None or value == "":
         return (trade.currency if trade else "") or settings.CARDFILE_CURRENCY
-    if not isinstance(value, str):
-        problems.add("currency", _("Send a text."))
-        return ""
-    code = value.strip().upper()
-    if code not in babel_numbers.list_currencies():
-        problems.add(
-            "currency",
-            _("%(code)s is not an ISO 4217 currency code; write one such as EUR or USD.")
-            % {"code": value},
-        )
-    return code
+    return currency_clean(value, problems, "currency")
 
 
 def _clean_locale(value: Any, problems: Problems) -> str:
-    if value is None or value == "":
-        return ""
-    offered = [code for code, _name in settings.LANGUAGES]
-    if value not in offered:
-        problems.add(
-            "locale",
-            _("There is no language %(locale)s here; choose one of: %(offered)s.")
-            % {"locale": value, "offered": ", ".join(offered)},
-        )
-    return value if isinstance(value, str) else ""
+    return language_clean(value, problems, "locale")
 
 
 def _clean_branches(value: Any, problems: Problems) -> tuple[str, ...]:

@@ -60,6 +60,7 @@ class InstallationMiddleware:
         if match is None or match.namespace != UI_NAMESPACE:
             return None
         installation = installation_get()
+        request.installation = installation  # the page's top bar shows its company name
         if match.url_name not in SETUP_VIEWS and _first_start(request, installation.is_set_up):
             return HttpResponseRedirect(reverse("ui:setup"))
         language = installation_language(request, installation.language)

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cardfile.core.selectors import installation_get
 from cardfile.metamodel.schema import sync
 from cardfile.metamodel.schema.dynamic import clear_cache, pinned_schema
 from cardfile.metamodel.schema.sync import schema_atomic
@@ -104,9 +105,12 @@ def _run(
     if same and not load_demo:
         return  # installed already: nothing to do
     locale = locale or (installation.locale if installation else "") or preset.locale
+    # An upgrade keeps the currency the preset was installed with; a first install takes the
+    # installation's (the wizard's or the owner's choice) before the preset's own.
     currency = (
         currency
         or (installation.currency if installation else "")
+        or installation_get().currency
         or preset.currency
         or settings.CARDFILE_CURRENCY
     ).upper()

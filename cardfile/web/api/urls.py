@@ -11,6 +11,7 @@ urlpatterns = [
     # roles, users and branches first: their prefixes are not the schema API's
     path("api/v1/meta/", include(meta_urlpatterns)),
     path("api/v1/meta/", include(channel_urlpatterns)),
+    path("api/v1/meta/", include("cardfile.web.api.installation")),
     path("api/v1/meta/", include("cardfile.web.api.notify")),
     path("api/v1/meta/", include("cardfile.web.api.meta")),
     path("api/v1/records/", include("cardfile.web.api.records")),

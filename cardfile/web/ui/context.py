@@ -1,5 +1,6 @@
 """What every UI page needs: the menu of entities the user may read, grouped as the owner
-arranged them, the text direction, what the user may configure and the bell's unread count."""
+arranged them, the text direction, what the user may configure, the bell's unread count and the
+name in the top bar (the company's)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.http import HttpRequest
 from django.utils.translation import get_language_bidi
 
 from cardfile.connectors.selectors import unread_count
+from cardfile.core.selectors import installation_get
 from cardfile.metamodel.access import access_for
 from cardfile.metamodel.schema.dynamic import EntitySchema, get_registry
 
@@ -65,5 +67,23 @@ class Bell:
         return unread_count(self.user) if self.user.is_authenticated else 0
 
 
+class Brand:
+    """The name in the top bar: the company's once it has one, else Cardfile. UI pages get the
+    installation the middleware read already; other pages read it on first use."""
+
+    def __init__(self, request: HttpRequest) -> None:
+        self.request = request
+
+    @cached_property
+    def name(self) -> str:
+        installation = getattr(self.request, "installation", None)
+        return str(installation if installation is not None else installation_get())
+
+
 def ui(request: HttpRequest) -> dict[str, Any]:
-    return {"menu": Menu(request.user), "bell": Bell(request.user), "rtl": get_language_bidi()}
+    return {
+        "menu": Menu(request.user),
+        "bell": Bell(request.user),
+        "brand": Brand(request),
+        "rtl": get_language_bidi(),
+    }

@@ -29,7 +29,7 @@ from django.views.decorators.http import require_http_methods
 from cardfile.core.models import Job
 from cardfile.core.selectors import installation_get
 from cardfile.presets.setup import OWNER_ROLE, SetupInvalid, Trade, setup_trades, setup_validate
-from cardfile.web.jobs import SETUP_JOB, setup_job_progress, setup_job_start
+from cardfile.web.jobs import SETUP_JOB, job_live_progress, setup_job_start
 
 COOKIE = "cardfile_setup"
 COOKIE_SALT = "cardfile.web.setup"
@@ -221,7 +221,7 @@ def setup_progress(request: HttpRequest) -> HttpResponse:
         response = _go(request, reverse("ui:home"))
         response.delete_cookie(COOKIE, samesite="Lax")
         return response
-    percent, message = setup_job_progress(job)
+    percent, message = job_live_progress(job)
     failed = job.status in (Job.Status.FAILED, Job.Status.CANCELLED)
     context = {"job": job, "percent": percent, "message": message, "failed": failed}
     context["poll_seconds"] = POLL_SECONDS

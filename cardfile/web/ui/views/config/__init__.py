@@ -1,7 +1,8 @@
 """The configurator under /config/: entities, fields, card layouts, roles, users, branches,
-the audit log and the trash; reminders, notification rules, channels and the delivery log.
-Each module keeps its own ``urlpatterns``; every view calls the same services and checks as
-the REST API (`cardfile.web.api.meta`, `.accounts`, `.notify`, `.notifications`)."""
+the audit log and the trash; reminders, notification rules, channels and the delivery log;
+presets (install, upgrade, export) and the company's settings. Each module keeps its own
+``urlpatterns``; every view calls the same services and checks as the REST API
+(`cardfile.web.api.meta`, `.accounts`, `.notify`, `.notifications`, `.installation`)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from . import (
     accounts,
     audit,
     channels,
+    company,
     deliveries,
     entities,
     fields,
     formula,
     layout,
     notify_rules,
+    presets,
     reminders,
     roles,
 )
@@ -31,4 +34,6 @@ urlpatterns = [
     *notify_rules.urlpatterns,
     *channels.urlpatterns,
     *deliveries.urlpatterns,
+    *presets.urlpatterns,
+    *company.urlpatterns,
 ]
