@@ -15,6 +15,8 @@ from cardfile.core.models import AuditLog, Installation
 from cardfile.core.selectors import installation_get
 from cardfile.metamodel.access.services import role_create
 from cardfile.metamodel.models import Entity
+from cardfile.metamodel.schema.field_services import field_create
+from cardfile.metamodel.schema.services import entity_create
 from cardfile.presets.models import PresetInstallation
 from cardfile.presets.services import preset_install
 
@@ -228,3 +230,22 @@ def test_changing_the_currency_does_not_relabel_money_already_installed(schema_d
     # then: its fields keep the currency they were made with
     order = Entity.objects.get(slug="order")
     assert order.fields.get(slug="prepayment").options["currency"] == "EUR"
+
+
+def test_a_money_field_made_without_a_currency_takes_the_installations(schema_db, owner):
+    # given: the shop works in Swiss francs
+    Installation.objects.create(pk=Installation.SINGLETON_ID, currency="CHF")
+    entity_create(slug="deposit", label="Deposit")
+
+    # when: the owner adds money fields in the configurator, one naming its currency
+    field_create(entity="deposit", slug="amount", label="Amount", type="money")
+    field_create(
+        entity="deposit", slug="fee", label="Fee", type="money", options={"currency": "USD"}
+    )
+
+    # then: the field without one is stored in CHF, so a later change of the shop's currency
+    # cannot relabel its amounts; the one naming USD keeps it
+    installation_update(data={"currency": "GBP"}, user=owner)
+    fields = Entity.objects.get(slug="deposit").fields
+    assert fields.get(slug="amount").options["currency"] == "CHF"
+    assert fields.get(slug="fee").options["currency"] == "USD"

@@ -54,7 +54,7 @@ def test_the_page_shows_the_current_choices(as_owner):
     assert '<option value="KES"' in html  # and every other one
     assert '<option value="en" selected>English</option>' in html
     assert '<option value="">' in html  # blank: each browser's language
-    assert "Used for preset installs" in html
+    assert "New money fields get this currency" in html
     # the configurator's navigation leads here
     assert f'href="{URL}" data-testid="config-nav-company"' in html
 

@@ -157,6 +157,8 @@ def field_create(
                 }
             )
         clean = clean_field_options(ftype, options, entity=owner, slug=slug)
+        if type == "money" and not clean.get("currency"):
+            clean = _with_installation_currency(clean)
         if type == "child_table":
             _check_child_target(owner, clean)
         if type in COMPUTED_TYPES:
@@ -187,6 +189,17 @@ def field_create(
         if type in COMPUTED_TYPES:
             recompute_later(field=f, user=user)
     return f
+
+
+def _with_installation_currency(options: dict[str, Any]) -> dict[str, Any]:
+    """A new money field that names no currency is made in the installation's (the one the
+    setup or the Company page chose), stored on the field, so changing the installation's
+    currency later never relabels its amounts. Without one it keeps reading
+    CARDFILE_CURRENCY, as before."""
+    from cardfile.core.selectors import installation_get
+
+    currency = installation_get().currency
+    return {**options, "currency": currency} if currency else options
 
 
 def _clean_default_formula(owner: Entity, f: Field, text: Any) -> str:
