@@ -5,7 +5,8 @@ on entering a state, ``set`` actions, and the STATUS_CHANGED event.
 bulk create, imports), after the given values are cleaned and before the required and database
 checks, so its refusals are reported with the row's other problems and its ``set`` values are
 written, checked and kept in history like any given value. `status_events` queues the events of
-an update. `allowed_transitions` tells the UI and the API what a user may move a record to.
+an update. `allowed_transitions` tells the UI and the API what a user may move a record to;
+`allowed_moves` adds each move's transition label (the card's buttons).
 """
 
 from __future__ import annotations
@@ -99,6 +100,17 @@ def allowed_transitions(
     may move a record of ``schema`` to from its current state (a record, or a state value).
     Owners may make every transition of the graph; others those open to one of their roles.
     Nothing for a user who may not update the record (or whose status is read-only to them)."""
+    return [
+        {key: move[key] for key in ("value", "label", "color", "group")}
+        for move in allowed_moves(schema, field, record_or_state, user)
+    ]
+
+
+def allowed_moves(
+    schema: EntitySchema, field: Field | str, record_or_state: Any, user: Any
+) -> list[dict[str, Any]]:
+    """`allowed_transitions`, each state with the ``transition_label`` of the move to it (the
+    label of the transition the service would take from the current state, or "")."""
     from cardfile.metamodel.access import access_for
 
     f = schema.by_slug[field] if isinstance(field, str) else field
@@ -112,8 +124,16 @@ def allowed_transitions(
         rows = schema.model._base_manager.filter(pk=record_or_state.pk)
         if not access.unrestricted and not access.visible(schema, rows, "update").exists():
             return []
-    states = _next_states(f, current, role_names(user), access.unrestricted)
-    return [_public(state) for state in states]
+    roles, owner = role_names(user), access.unrestricted
+    moves = []
+    for state in _next_states(f, current, roles, owner):
+        # the same transition `_on_update` chooses: the first permitted, those naming
+        # the current state first
+        chosen = next(
+            t for t in _leading(f, current, state["value"]) if _permitted(t, roles, owner)
+        )
+        moves.append({**_public(state), "transition_label": chosen.get("label") or ""})
+    return moves
 
 
 def _allowed_text(states: list[dict[str, Any]]) -> str:

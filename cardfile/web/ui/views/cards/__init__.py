@@ -7,8 +7,9 @@ user, and render. What the card shows follows the user's rights: hidden fields a
 rendered, read-only ones are text, and a user who may not change the record reads it only.
 
 Modules: `build` (the card from the layout), `widgets` (field inputs and line grids), `views`
-(create, edit, draft, delete, restore), `conflict`, `history`, `links` (link options, quick
-create), `files` (downloads within the record's rights), `common`. Titles of records and values
+(create, edit, a status's move, draft, delete, restore), `transitions` (the status buttons),
+`conflict`, `history`, `links` (link options, quick create), `files` (downloads within the
+record's rights), `common`. Titles of records and values
 as text are `cardfile.web.ui.display`'s, shared with the lists and search.
 """
 
@@ -23,6 +24,7 @@ from .views import (
     record_draft,
     record_new,
     record_restore_view,
+    record_transition,
     record_trashed,
 )
 
@@ -36,6 +38,7 @@ urlpatterns = [
     path("<slug:entity>/<int:record_id>/delete/", record_delete_view, name="record_delete"),
     path("<slug:entity>/<int:record_id>/restore/", record_restore_view, name="record_restore"),
     path("<slug:entity>/<int:record_id>/trash/", record_trashed, name="record_trashed"),
+    path("<slug:entity>/<int:record_id>/transition/", record_transition, name="record_transition"),
     path(
         "<slug:entity>/<int:record_id>/files/<slug:field_slug>/<int:index>/",
         record_file,

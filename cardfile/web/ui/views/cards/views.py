@@ -1,5 +1,6 @@
 """The card's pages and actions: create, edit (with the conflict panel on a stale version),
-the live draft (computed values and ``visible_if`` while typing), delete, trash and restore."""
+a status's move by its button, the live draft (computed values and ``visible_if`` while
+typing), delete, trash and restore."""
 
 from __future__ import annotations
 
@@ -48,10 +49,13 @@ from .build import (
 from .common import card_view, redirect
 from .conflict import conflict_rows
 from .links import quick_created
+from .transitions import card_transitions
 
 
 def _render_card(request: HttpRequest, card: Card, status: int = 200) -> HttpResponse:
     context = {"card": card, "entity_slug": card.schema.slug}
+    if card.obj is not None and card.editable and not card.modal:
+        context["transitions"] = card_transitions(card.schema, card.obj, request.user)
     if request.htmx and not request.htmx.boosted and request.method == "POST":
         return render(request, "ui/_card_form.html", context, status=status)
     template = "ui/card_modal.html" if card.modal else "ui/card.html"
@@ -154,6 +158,68 @@ def _record_save(
         )
         return _render_card(request, card, status=409)
     return _render_card(request, builder.build(), status=400)
+
+
+@require_POST
+@card_view
+def record_transition(request: HttpRequest, entity: str, record_id: int) -> HttpResponse:
+    """Move one status of the record to the posted state: back to the card with "Saved.", or
+    the card again with the service's refusal (400) or the conflict panel (409)."""
+    registry, schema = screen_entity(entity)
+    obj = record_detail(entity, record_id, user=request.user)
+    if obj is None:
+        raise NotFound(_("There is no %(entity)s #%(id)s.") % {"entity": entity, "id": record_id})
+    f = schema.by_slug.get(request.POST.get("field", ""))
+    access = access_for(request.user)
+    hidden = frozenset() if access.unrestricted else access.hidden(schema)
+    if f is None or f.type != "status" or f.pk in hidden:
+        raise NotFound(
+            _("%(entity)s has no status field %(field)s.")
+            % {"entity": schema.entity.label, "field": request.POST.get("field", "")[:100]}
+        )
+    target = request.POST.get("to", "")[:200]
+    posted = request.POST.get("version", "")
+    # no version is as stale as a wrong one: a move is never made blind
+    version = int(posted) if posted.isdigit() else 0
+    data = {f.slug: target}
+    try:
+        record_update(
+            entity=schema.slug, record_id=obj.pk, data=data, version=version, user=request.user
+        )
+    except RecordValidationError as error:
+        # the service's words above the card too: the field they name may be on another tab
+        for problems in error.errors.values():
+            for problem in problems:
+                messages.error(request, problem)
+        card = _transition_builder(request, registry, schema, obj, {}, error.errors).build()
+        return _render_card(request, card, status=400)
+    except RecordConflict as error:
+        # the card as it is now, with the move chosen, so "Overwrite" makes it
+        fresh = record_detail(entity, record_id, user=request.user)
+        builder = _transition_builder(request, registry, schema, fresh or obj, {f.slug: target})
+        card = builder.build(
+            conflict=conflict_rows(builder.titles, schema, data, error.current),
+            conflict_version=error.current.get("version"),
+        )
+        return _render_card(request, card, status=409)
+    messages.success(request, _("Saved."))
+    return redirect(request, reverse("ui:record_card", args=[schema.slug, obj.pk]))
+
+
+def _transition_builder(
+    request: HttpRequest,
+    registry: SchemaRegistry,
+    schema: EntitySchema,
+    obj: Any,
+    typed: dict[str, Any],
+    errors: dict[str, list[str]] | None = None,
+) -> CardBuilder:
+    """The stored record's card with ``typed`` over it (a refused move is not made: nothing
+    typed; a stale one: the move, so "Overwrite" makes it) and ``errors`` on their fields."""
+    state = stored_state(registry, schema, obj, access_for(request.user))
+    state.values.update(typed)
+    draft = functools.partial(draft_of, request.user, schema, obj, typed)
+    return CardBuilder(request, registry, schema, obj, state, errors, draft=draft)
 
 
 @require_POST
