@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from cardfile.core.exceptions import NotFound
 from cardfile.core.models import AuditLog
+from cardfile.core.selectors import installation_get
 from cardfile.metamodel.fields import FieldOptionsError, FieldValueError, get_field_type
 from cardfile.metamodel.fields.computed import COMPUTED_TYPES
 from cardfile.metamodel.formulas.exceptions import FormulaDefinitionError
@@ -196,8 +197,6 @@ def _with_installation_currency(options: dict[str, Any]) -> dict[str, Any]:
     setup or the Company page chose), stored on the field, so changing the installation's
     currency later never relabels its amounts. Without one it keeps reading
     CARDFILE_CURRENCY, as before."""
-    from cardfile.core.selectors import installation_get
-
     currency = installation_get().currency
     return {**options, "currency": currency} if currency else options
 

@@ -19,9 +19,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cardfile.core.exceptions import PermissionDenied
-from cardfile.core.installation import installation_as_dict, installation_update
 from cardfile.core.selectors import installation_get
 from cardfile.metamodel.access import access_for
+from cardfile.presets.company import installation_as_dict, installation_update
 
 
 def _data(request: Request) -> Any:

@@ -17,9 +17,9 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from cardfile.core.exceptions import CardfileError
-from cardfile.core.installation import INSTALLATION_KEYS, installation_update
 from cardfile.core.models import Installation
 from cardfile.core.selectors import installation_get
+from cardfile.presets.company import INSTALLATION_KEYS, installation_update
 from cardfile.web.installation import installation_language
 from cardfile.web.ui.views.setup import COMMON_CURRENCIES
 

@@ -10,13 +10,14 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from cardfile.core.exceptions import InvalidInput, PermissionDenied, Problems
-from cardfile.core.installation import currency_clean, installation_update, language_clean
+from cardfile.core.installation import currency_clean, language_clean
 from cardfile.core.models import AuditLog, Installation
 from cardfile.core.selectors import installation_get
 from cardfile.metamodel.access.services import role_create
 from cardfile.metamodel.models import Entity
 from cardfile.metamodel.schema.field_services import field_create
 from cardfile.metamodel.schema.services import entity_create
+from cardfile.presets.company import installation_update
 from cardfile.presets.models import PresetInstallation
 from cardfile.presets.services import preset_install
 
