@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.utils import translation
 
 from cardfile.metamodel.schema.dynamic import clear_cache
 
@@ -72,6 +73,14 @@ def owner(schema_db):
 @pytest.fixture
 def clerk(schema_db):
     return get_user_model().objects.create_user(username="clerk", password="s3cret-pass!")
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request leaves the language its middleware
+    activated (Accept-Language, the installation's) on the thread, as Django does by design."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
